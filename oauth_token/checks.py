@@ -1,0 +1,123 @@
+"""System checks: an operator's mistake is reported by ``manage.py check`` (and runserver),
+not discovered by the first client as a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.db import DatabaseError, connection
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, oauth_settings
+from .jose import SIGNING_KEY_ALGORITHMS
+
+
+def _issuer_errors() -> list[Any]:
+    issuer = oauth_settings.ISSUER
+    parts = urlsplit(issuer) if isinstance(issuer, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return [
+            Error(
+                "OAUTH_TOKEN['ISSUER'] must be an absolute http(s) URL without query or fragment.",
+                hint="e.g. OAUTH_TOKEN = {'ISSUER': 'https://auth.example.com/'}",
+                id="oauth_token.E001",
+            )
+        ]
+    if parts.scheme == "http" and not settings.DEBUG and parts.hostname not in ("127.0.0.1", "localhost"):
+        return [Warning("The issuer is not https.", id="oauth_token.W001")]
+    return []
+
+
+def _kek_errors() -> list[Any]:
+    if oauth_settings.KEY_ENCRYPTION_KEY:
+        if len(str(oauth_settings.KEY_ENCRYPTION_KEY)) < 32:
+            return [Error("OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] must be at least 32 characters.", id="oauth_token.E003")]
+        return []
+    if settings.DEBUG:
+        return [
+            Warning(
+                "No OAUTH_TOKEN['KEY_ENCRYPTION_KEY']: private keys are sealed with a key derived "
+                "from SECRET_KEY (development only).",
+                id="oauth_token.W002",
+            )
+        ]
+    return [
+        Error(
+            "OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] is required when DEBUG is off.",
+            hint="Set it from the environment; it encrypts private signing keys at rest.",
+            id="oauth_token.E002",
+        )
+    ]
+
+
+def _settings_errors() -> list[Any]:
+    errors: list[Any] = []
+    unknown = set(oauth_settings.user_settings) - set(DEFAULTS)
+    if unknown:
+        errors.append(Error(f"Unknown OAUTH_TOKEN setting(s): {', '.join(sorted(unknown))}.", id="oauth_token.E004"))
+    for name in ("ACCESS_TOKEN_LIFETIME", "ID_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME",
+                 "CLIENT_ASSERTION_MAX_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETER_LENGTH"):
+        value = oauth_settings.user_settings.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            errors.append(Error(f"OAUTH_TOKEN['{name}'] must be a positive integer.", id="oauth_token.E005"))
+    for name in ("DEFAULT_SIGNING_ALGORITHM", "ID_TOKEN_SIGNING_ALGORITHM"):
+        if oauth_settings.user_settings.get(name, DEFAULTS[name]) not in SIGNING_KEY_ALGORITHMS:
+            errors.append(Error(f"OAUTH_TOKEN['{name}'] must be one of {', '.join(SIGNING_KEY_ALGORITHMS)}.", id="oauth_token.E006"))
+    if oauth_settings.CACHE_ALIAS not in settings.CACHES:
+        errors.append(Error(f"OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007"))
+    for grant_type, path in oauth_settings.grant_types.items():
+        try:
+            import_string(path)
+        except ImportError:
+            errors.append(Error(f"Grant {grant_type!r}: cannot import {path}.", id="oauth_token.E008"))
+    try:
+        import_string(oauth_settings.user_settings.get("CLAIMS_FUNCTION", DEFAULTS["CLAIMS_FUNCTION"]))
+    except ImportError:
+        errors.append(Error("OAUTH_TOKEN['CLAIMS_FUNCTION'] cannot be imported.", id="oauth_token.E009"))
+    return errors
+
+
+def _migrations_pending() -> bool:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    targets = [n for n in executor.loader.graph.leaf_nodes() if n[0] == "oauth_token"]
+    return bool(executor.migration_plan(targets))
+
+
+def _key_errors() -> list[Any]:
+    """A current key per algorithm in use. Skipped while oauth_token's migrations are pending,
+    so that the first ``migrate`` (before ``oauth_keys rotate``) is not blocked."""
+    from .models import Api, SigningKey
+
+    try:
+        if _migrations_pending():
+            return []
+        needed = {oauth_settings.DEFAULT_SIGNING_ALGORITHM, oauth_settings.ID_TOKEN_SIGNING_ALGORITHM}
+        needed |= set(Api.objects.values_list("signing_alg", flat=True).distinct())
+        have = set(SigningKey.objects.filter(state="current").values_list("alg", flat=True))
+    except DatabaseError:
+        return [Warning("Could not read signing keys from the database.", id="oauth_token.W003")]
+    return [
+        Error(
+            f"There is no current {alg} signing key.",
+            hint=f"Run `manage.py oauth_keys rotate --alg {alg}`.",
+            id="oauth_token.E010",
+        )
+        for alg in sorted(needed - have)
+    ]
+
+
+@register("oauth_token")
+def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    return _issuer_errors() + _kek_errors() + _settings_errors()
+
+
+@register("oauth_token")
+def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    if _issuer_errors() or _kek_errors():
+        return []
+    return _key_errors()

@@ -1,0 +1,110 @@
+"""Settings for oauth_token, read from the single ``OAUTH_TOKEN`` dict.
+
+Modelled on DRF's ``api_settings``: every key has a documented default, dotted paths are
+imported lazily, and the object reloads when tests change settings. Nothing else in the app
+reads ``settings.OAUTH_TOKEN`` directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # Absolute URL that identifies this server; `iss` of every token it signs.
+    "ISSUER": None,
+    # Secret from which the AES-256-GCM key that encrypts private signing keys (and the
+    # secrets of client_secret_jwt clients) is derived. Required when DEBUG is off.
+    "KEY_ENCRYPTION_KEY": None,
+    # Former key-encryption keys, still accepted for decryption while re-encrypting.
+    "OLD_KEY_ENCRYPTION_KEYS": [],
+    # Lifetimes, in seconds.
+    "ACCESS_TOKEN_LIFETIME": 86400,
+    "ID_TOKEN_LIFETIME": 36000,
+    "AUTHORIZATION_CODE_LIFETIME": 60,
+    "REFRESH_TOKEN_ABSOLUTE_LIFETIME": 30 * 86400,
+    "REFRESH_TOKEN_IDLE_LIFETIME": 15 * 86400,
+    "REFRESH_TOKEN_ROTATION": True,
+    "REFRESH_TOKEN_REUSE_LEEWAY": 0,
+    # API used when a request names no audience (Auth0's "default audience").
+    "DEFAULT_AUDIENCE": None,
+    # Algorithms a signing key may use, and the one `oauth_keys rotate` picks by default.
+    "SIGNING_ALGORITHMS": ["RS256", "PS256", "ES256", "EdDSA"],
+    "DEFAULT_SIGNING_ALGORITHM": "RS256",
+    "ID_TOKEN_SIGNING_ALGORITHM": "RS256",
+    # Client assertions (client_secret_jwt, private_key_jwt; RFC 7523 §3).
+    "CLIENT_ASSERTION_MAX_LIFETIME": 300,
+    "CLIENT_ASSERTION_ALGORITHMS": [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+        "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512",
+    ],
+    "CLOCK_SKEW": 30,
+    # How long a fetched client `jwks_uri` document is trusted, and the JWKS endpoint's max-age.
+    "JWKS_CACHE_SECONDS": 300,
+    "JWKS_FETCH_TIMEOUT": 3.0,
+    # Cache alias for replay caches, nonces, throttles and cached lookups.
+    "CACHE_ALIAS": "default",
+    "CACHE_KEY_PREFIX": "oauth_token",
+    "LOOKUP_CACHE_SECONDS": 300,
+    # Request limits at the token endpoint.
+    "MAX_BODY_BYTES": 64 * 1024,
+    "MAX_PARAMETER_LENGTH": 8192,
+    # grant_type -> dotted path of a BaseGrant subclass. Replace or extend in settings.
+    "GRANT_TYPES": {
+        "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
+    },
+    # Extra grant types merged into GRANT_TYPES, so a project can add one without restating all.
+    "EXTRA_GRANT_TYPES": {},
+    # Builds the OIDC claims of a user for a set of scopes: f(user, scopes) -> dict.
+    "CLAIMS_FUNCTION": "oauth_token.claims.default_claims",
+    # Retry-After, in seconds, sent with 503 temporarily_unavailable.
+    "RETRY_AFTER": 2,
+}
+
+IMPORT_STRINGS = {"CLAIMS_FUNCTION"}
+
+
+class OAuthTokenSettings:
+    """Attribute access to OAUTH_TOKEN with defaults; values are cached until settings change."""
+
+    def __init__(self) -> None:
+        self._cached: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(settings, "OAUTH_TOKEN", {}) or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid oauth_token setting: {name!r}")
+        if name in self._cached:
+            return self._cached[name]
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name in IMPORT_STRINGS and isinstance(value, str):
+            value = import_string(value)
+        self._cached[name] = value
+        return value
+
+    def reload(self) -> None:
+        self._cached.clear()
+        from . import endpoints
+
+        endpoints.clear_cache()
+
+    @property
+    def grant_types(self) -> dict[str, str]:
+        return {**self.GRANT_TYPES, **self.EXTRA_GRANT_TYPES}
+
+
+oauth_settings = OAuthTokenSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"OAUTH_TOKEN", "DEBUG", "SECRET_KEY", "CACHES"}:
+        oauth_settings.reload()
+
+
+setting_changed.connect(_reload)

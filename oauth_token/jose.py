@@ -1,0 +1,280 @@
+"""The only module that signs, verifies, encrypts or hashes key material.
+
+Everything goes through PyJWT and ``cryptography``; no JOSE is written by hand here beyond
+RFC 7638's canonical JSON for thumbprints and base64url without padding.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+SIGNING_KEY_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+
+_EC_CURVE_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+_RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+# RFC 7638 §3.2: the required members, per key type, in lexicographic order.
+_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+_SEAL_VERSION = "v1"
+
+
+class JoseError(Exception):
+    """A token or key could not be parsed or verified; the message is safe to show a client."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    padded = text + "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii"))
+
+
+def sha256_b64url(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return b64url(hashlib.sha256(raw).digest())
+
+
+def sha256_hex(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()
+
+
+# --- signing keys -------------------------------------------------------------------------
+
+
+def generate_private_key(alg: str) -> Any:
+    """A fresh private key for one of SIGNING_KEY_ALGORITHMS (RSA 2048 is RFC 7518's minimum)."""
+    if alg in ("RS256", "PS256"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"Unsupported signing algorithm {alg!r}")
+
+
+def private_key_to_pem(key: Any) -> bytes:
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem
+
+
+def load_private_key(pem: bytes) -> Any:
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
+    """The public JWK (RFC 7517) of a private key: only public members, plus kid/alg/use."""
+    public = private_key.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+    elif isinstance(public, ed25519.Ed25519PublicKey):
+        jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+    else:  # pragma: no cover - generate_private_key makes only the types above
+        raise ValueError("Unsupported key type")
+    jwk = {k: v for k, v in jwk.items() if k not in _PRIVATE_JWK_MEMBERS}
+    jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+    return jwk
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint, base64url: the `jkt` of DPoP (RFC 9449 §6.1)."""
+    members = _THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
+    if members is None or any(not isinstance(jwk.get(m), str) for m in members):
+        raise JoseError("The JWK is not a supported public key.")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return sha256_b64url(canonical)
+
+
+def has_private_members(jwk: Mapping[str, Any]) -> bool:
+    return any(m in jwk for m in _PRIVATE_JWK_MEMBERS)
+
+
+def algorithms_for_jwk(jwk: Mapping[str, Any]) -> frozenset[str]:
+    """Which asymmetric algorithms a public JWK can verify, so a key never meets a foreign alg."""
+    kty = jwk.get("kty")
+    if kty == "RSA":
+        algs: Iterable[str] = _RSA_ALGS
+    elif kty == "EC":
+        alg = _EC_CURVE_ALGS.get(str(jwk.get("crv")))
+        algs = (alg,) if alg else ()
+    elif kty == "OKP" and jwk.get("crv") == "Ed25519":
+        algs = ("EdDSA",)
+    else:
+        algs = ()
+    declared = jwk.get("alg")
+    return frozenset(a for a in algs if declared in (None, a))
+
+
+def public_key_from_jwk(jwk: Mapping[str, Any]) -> Any:
+    """A verification key object from a public JWK; refuses private or symmetric keys."""
+    if not isinstance(jwk, Mapping) or has_private_members(jwk):
+        raise JoseError("The JWK must be a public key.")
+    algs = algorithms_for_jwk(jwk)
+    if not algs:
+        raise JoseError("The JWK is not a supported public key.")
+    try:
+        return jwt.PyJWK(dict(jwk), algorithm=sorted(algs)[0]).key
+    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError) as exc:
+        raise JoseError("The JWK is malformed.") from exc
+
+
+# --- encryption at rest -------------------------------------------------------------------
+
+
+def _derive(kek: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"oauth_token", info=b"key-encryption"
+    ).derive(kek.encode())
+
+
+def _kek_id(key: bytes) -> str:
+    return hashlib.sha256(b"kek-id" + key).hexdigest()[:8]
+
+
+def seal(plaintext: bytes, kek: str, aad: bytes = b"") -> str:
+    """AES-256-GCM under a key derived from the operator's KEK; the output names that KEK."""
+    key = _derive(kek)
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, aad)
+    return f"{_SEAL_VERSION}:{_kek_id(key)}:{b64url(nonce + ciphertext)}"
+
+
+def unseal(sealed: str, keks: Sequence[str], aad: bytes = b"") -> bytes:
+    """Decrypt with whichever of ``keks`` sealed it; raises JoseError without revealing data."""
+    try:
+        version, kek_id, payload = sealed.split(":", 2)
+        raw = b64url_decode(payload)
+    except (ValueError, TypeError) as exc:
+        raise JoseError("Sealed value is malformed.") from exc
+    if version != _SEAL_VERSION:
+        raise JoseError("Sealed value has an unknown version.")
+    for kek in keks:
+        key = _derive(kek)
+        if _kek_id(key) != kek_id:
+            continue
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], aad)
+        except Exception as exc:
+            raise JoseError("Sealed value failed authentication.") from exc
+    raise JoseError("No configured key-encryption key can decrypt this value.")
+
+
+# --- JWTs ---------------------------------------------------------------------------------
+
+
+def sign(
+    claims: Mapping[str, Any],
+    key: Any,
+    alg: str,
+    *,
+    kid: str | None = None,
+    typ: str | None = "JWT",
+    headers: Mapping[str, Any] | None = None,
+) -> str:
+    header: dict[str, Any] = dict(headers or {})
+    if kid:
+        header["kid"] = kid
+    if typ:
+        header["typ"] = typ
+    return jwt.encode(dict(claims), key, algorithm=alg, headers=header)
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise JoseError("The token is not a compact JWS.")
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise JoseError("The token header is malformed.") from exc
+    if not isinstance(header, dict):
+        raise JoseError("The token header is malformed.")
+    return header
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise JoseError("The token payload is malformed.") from exc
+    if not isinstance(claims, dict):
+        raise JoseError("The token payload is malformed.")
+    return claims
+
+
+def verify(
+    token: str,
+    key: Any,
+    algorithms: Iterable[str],
+    *,
+    audience: str | Sequence[str] | None = None,
+    issuer: str | None = None,
+    leeway: int = 0,
+    require: Sequence[str] = ("exp",),
+    verify_exp: bool = True,
+) -> dict[str, Any]:
+    """Verify signature and registered claims; any failure becomes a JoseError with a reason."""
+    options: dict[str, Any] = {"require": list(require), "verify_exp": verify_exp}
+    if audience is None:
+        options["verify_aud"] = False
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options=options,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise JoseError("The token has expired.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise JoseError("The token is not yet valid.") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise JoseError("The token audience is not accepted.") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise JoseError("The token issuer is not accepted.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise JoseError(f"The token lacks the {exc.claim!r} claim.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise JoseError("The token signature is invalid.") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise JoseError("The token algorithm is not allowed.") from exc
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise JoseError("The token is malformed or invalid.") from exc
+    if not isinstance(claims, dict):
+        raise JoseError("The token payload is malformed.")
+    return claims
+
+
+def token_hash(token: str, alg: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash: left half of the hash matching the signing alg."""
+    digest = {"384": hashlib.sha384, "512": hashlib.sha512}.get(alg[-3:], hashlib.sha256)
+    if alg == "EdDSA":
+        digest = hashlib.sha512
+    raw = digest(token.encode("ascii")).digest()
+    return b64url(raw[: len(raw) // 2])

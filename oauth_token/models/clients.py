@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.db import models
+
+from ..secrets import new_identifier
+
+
+class ClientType(models.TextChoices):
+    CONFIDENTIAL = "confidential", "Confidential"
+    PUBLIC = "public", "Public"
+
+
+class AuthMethod(models.TextChoices):
+    CLIENT_SECRET_BASIC = "client_secret_basic"
+    CLIENT_SECRET_POST = "client_secret_post"
+    CLIENT_SECRET_JWT = "client_secret_jwt"
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    NONE = "none"
+
+
+SECRET_AUTH_METHODS = frozenset(
+    {AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST, AuthMethod.CLIENT_SECRET_JWT}
+)
+
+
+def _new_client_id() -> str:
+    return new_identifier(24)
+
+
+class Client(models.Model):
+    """An OAuth client. Its secret exists only as a SHA-256 digest (plus, for
+    ``client_secret_jwt`` where the server must hold the HMAC key, sealed with the KEK)."""
+
+    client_id = models.CharField(max_length=64, unique=True, default=_new_client_id)
+    name = models.CharField(max_length=200)
+    client_type = models.CharField(
+        max_length=12, choices=ClientType.choices, default=ClientType.CONFIDENTIAL
+    )
+    token_endpoint_auth_method = models.CharField(
+        max_length=32, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET_BASIC
+    )
+    secret_digest = models.CharField(max_length=64, blank=True, editable=False)
+    secret_sealed = models.TextField(blank=True, editable=False)
+    grant_types = models.JSONField(default=list, blank=True)
+    redirect_uris = models.JSONField(default=list, blank=True)
+    jwks = models.JSONField(null=True, blank=True, help_text="Public JWK Set for private_key_jwt.")
+    jwks_uri = models.URLField(blank=True, help_text="Where to fetch the JWK Set instead.")
+    first_party = models.BooleanField(default=False, help_text="Skips the consent page.")
+    can_introspect = models.BooleanField(default=False, help_text="May call /oauth/introspect.")
+    require_dpop = models.BooleanField(default=False)
+    require_par = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "client_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == ClientType.PUBLIC
+
+
+class ClientGrant(models.Model):
+    """Allows a client the listed scopes of an API through client_credentials (Auth0's
+    "client grant")."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_grants")
+    api = models.ForeignKey("oauth_token.Api", on_delete=models.CASCADE, related_name="client_grants")
+    scopes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "api"], name="oauth_token_unique_client_grant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client.name} → {self.api.identifier}"

@@ -1,0 +1,24 @@
+"""Single-use markers (assertion and DPoP ``jti``) in the shared cache.
+
+``cache.add`` is atomic in Redis and in local memory, so of two workers seeing the same jti
+exactly one wins. When the cache is unreachable we fail closed: a proof we cannot check for
+replay is refused with 503 rather than accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import cache
+from .errors import TemporarilyUnavailable
+
+logger = logging.getLogger("oauth_token")
+
+
+def first_use(namespace: str, value: str, ttl: int) -> bool:
+    """True the first time (namespace, value) is seen within ``ttl`` seconds."""
+    try:
+        return bool(cache.shared_cache().add(cache.key("jti", namespace, value), 1, max(1, ttl)))
+    except Exception as exc:
+        logger.error("oauth_token replay cache unavailable: %s", type(exc).__name__)
+        raise TemporarilyUnavailable("The replay cache is unavailable; retry later.") from exc

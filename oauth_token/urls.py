@@ -1,0 +1,13 @@
+from django.urls import path
+
+from .views import discovery
+from .views.token import TokenView
+
+app_name = "oauth_token"
+
+urlpatterns = [
+    path(".well-known/openid-configuration", discovery.configuration, name="openid_configuration"),
+    path(".well-known/oauth-authorization-server", discovery.configuration, name="oauth_metadata"),
+    path(".well-known/jwks.json", discovery.jwks, name="jwks"),
+    path("oauth/token", TokenView.as_view(), name="token"),
+]

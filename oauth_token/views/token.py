@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from ..client_auth import authenticate_client
+from ..errors import InvalidRequest, UnauthorizedClient
+from ..grants import TokenContext, get_grant
+from ..issuance import issue
+from ..request import parse_token_request
+from .base import OAuthAPIView, json_response
+
+
+class TokenView(OAuthAPIView):
+    """``POST /oauth/token`` (RFC 6749 §3.2): parse → authenticate the client → DPoP →
+    the grant validates → issuance signs → JSON. Grant and issuance share one transaction so a
+    consumed code or rotated refresh token never exists without the tokens it produced."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request: Request) -> HttpResponse:
+        token_request = parse_token_request(request._request)
+        grant = get_grant(token_request.get("grant_type"))
+        authenticated = authenticate_client(token_request)
+        client = authenticated.client
+        if not client.allows_grant(grant.grant_type):
+            raise UnauthorizedClient(f"The client may not use the {grant.grant_type} grant.")
+        if client.require_dpop:
+            raise InvalidRequest("This client must send a DPoP proof.")
+        context = TokenContext(token_request, client, authenticated.method)
+        with transaction.atomic():
+            result = grant.validate(context)
+            issued = issue(result, context)
+        return json_response(issued.as_body())
