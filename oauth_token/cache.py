@@ -39,7 +39,7 @@ def get(cache_key: str) -> Any:
         return None
 
 
-def set(cache_key: str, value: Any, timeout: int | None = None) -> None:  # noqa: A001
+def set(cache_key: str, value: Any, timeout: int | None = None) -> None:
     try:
         shared_cache().set(cache_key, value, timeout or oauth_settings.LOOKUP_CACHE_SECONDS)
     except Exception:

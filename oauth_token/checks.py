@@ -18,7 +18,13 @@ from .jose import SIGNING_KEY_ALGORITHMS
 def _issuer_errors() -> list[Any]:
     issuer = oauth_settings.ISSUER
     parts = urlsplit(issuer) if isinstance(issuer, str) else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    if (
+        not parts
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
         return [
             Error(
                 "OAUTH_TOKEN['ISSUER'] must be an absolute http(s) URL without query or fragment.",
@@ -26,7 +32,11 @@ def _issuer_errors() -> list[Any]:
                 id="oauth_token.E001",
             )
         ]
-    if parts.scheme == "http" and not settings.DEBUG and parts.hostname not in ("127.0.0.1", "localhost"):
+    if (
+        parts.scheme == "http"
+        and not settings.DEBUG
+        and parts.hostname not in ("127.0.0.1", "localhost")
+    ):
         return [Warning("The issuer is not https.", id="oauth_token.W001")]
     return []
 
@@ -34,7 +44,12 @@ def _issuer_errors() -> list[Any]:
 def _kek_errors() -> list[Any]:
     if oauth_settings.KEY_ENCRYPTION_KEY:
         if len(str(oauth_settings.KEY_ENCRYPTION_KEY)) < 32:
-            return [Error("OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] must be at least 32 characters.", id="oauth_token.E003")]
+            return [
+                Error(
+                    "OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] must be at least 32 characters.",
+                    id="oauth_token.E003",
+                )
+            ]
         return []
     if settings.DEBUG:
         return [
@@ -57,26 +72,52 @@ def _settings_errors() -> list[Any]:
     errors: list[Any] = []
     unknown = set(oauth_settings.user_settings) - set(DEFAULTS)
     if unknown:
-        errors.append(Error(f"Unknown OAUTH_TOKEN setting(s): {', '.join(sorted(unknown))}.", id="oauth_token.E004"))
-    for name in ("ACCESS_TOKEN_LIFETIME", "ID_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME",
-                 "CLIENT_ASSERTION_MAX_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETER_LENGTH"):
+        errors.append(
+            Error(
+                f"Unknown OAUTH_TOKEN setting(s): {', '.join(sorted(unknown))}.",
+                id="oauth_token.E004",
+            )
+        )
+    for name in (
+        "ACCESS_TOKEN_LIFETIME",
+        "ID_TOKEN_LIFETIME",
+        "AUTHORIZATION_CODE_LIFETIME",
+        "CLIENT_ASSERTION_MAX_LIFETIME",
+        "MAX_BODY_BYTES",
+        "MAX_PARAMETER_LENGTH",
+    ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            errors.append(Error(f"OAUTH_TOKEN['{name}'] must be a positive integer.", id="oauth_token.E005"))
+            errors.append(
+                Error(f"OAUTH_TOKEN['{name}'] must be a positive integer.", id="oauth_token.E005")
+            )
     for name in ("DEFAULT_SIGNING_ALGORITHM", "ID_TOKEN_SIGNING_ALGORITHM"):
         if oauth_settings.user_settings.get(name, DEFAULTS[name]) not in SIGNING_KEY_ALGORITHMS:
-            errors.append(Error(f"OAUTH_TOKEN['{name}'] must be one of {', '.join(SIGNING_KEY_ALGORITHMS)}.", id="oauth_token.E006"))
+            errors.append(
+                Error(
+                    f"OAUTH_TOKEN['{name}'] must be one of {', '.join(SIGNING_KEY_ALGORITHMS)}.",
+                    id="oauth_token.E006",
+                )
+            )
     if oauth_settings.CACHE_ALIAS not in settings.CACHES:
-        errors.append(Error(f"OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007"))
+        errors.append(
+            Error("OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007")
+        )
     for grant_type, path in oauth_settings.grant_types.items():
         try:
             import_string(path)
         except ImportError:
-            errors.append(Error(f"Grant {grant_type!r}: cannot import {path}.", id="oauth_token.E008"))
+            errors.append(
+                Error(f"Grant {grant_type!r}: cannot import {path}.", id="oauth_token.E008")
+            )
     try:
-        import_string(oauth_settings.user_settings.get("CLAIMS_FUNCTION", DEFAULTS["CLAIMS_FUNCTION"]))
+        import_string(
+            oauth_settings.user_settings.get("CLAIMS_FUNCTION", DEFAULTS["CLAIMS_FUNCTION"])
+        )
     except ImportError:
-        errors.append(Error("OAUTH_TOKEN['CLAIMS_FUNCTION'] cannot be imported.", id="oauth_token.E009"))
+        errors.append(
+            Error("OAUTH_TOKEN['CLAIMS_FUNCTION'] cannot be imported.", id="oauth_token.E009")
+        )
     return errors
 
 
@@ -96,7 +137,10 @@ def _key_errors() -> list[Any]:
     try:
         if _migrations_pending():
             return []
-        needed = {oauth_settings.DEFAULT_SIGNING_ALGORITHM, oauth_settings.ID_TOKEN_SIGNING_ALGORITHM}
+        needed = {
+            oauth_settings.DEFAULT_SIGNING_ALGORITHM,
+            oauth_settings.ID_TOKEN_SIGNING_ALGORITHM,
+        }
         needed |= set(Api.objects.values_list("signing_alg", flat=True).distinct())
         have = set(SigningKey.objects.filter(state="current").values_list("alg", flat=True))
     except DatabaseError:

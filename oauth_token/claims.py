@@ -28,10 +28,11 @@ def default_claims(user: Any, scopes: Iterable[str]) -> dict[str, Any]:
                 "preferred_username": user.get_username(),
             }
         )
-        updated = getattr(user, "last_login", None) or getattr(user, "date_joined", None)
+        updated: Any = getattr(user, "last_login", None) or getattr(user, "date_joined", None)
         if updated is not None:
             claims["updated_at"] = int(updated.timestamp())
-    if "email" in scopes and getattr(user, "email", ""):
-        claims["email"] = user.email
+    email: Any = getattr(user, "email", None)
+    if "email" in scopes and email:
+        claims["email"] = email
         claims["email_verified"] = bool(getattr(user, "email_verified", False))
     return {k: v for k, v in claims.items() if v is not None}

@@ -112,7 +112,9 @@ class ClientAssertion(ClientAuthMethod):
     challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
-        return req.get("client_assertion") is not None or req.get("client_assertion_type") is not None
+        return (
+            req.get("client_assertion") is not None or req.get("client_assertion_type") is not None
+        )
 
     def authenticate(self, req: TokenRequest) -> ClientInfo:
         if req.get("client_assertion_type") != ASSERTION_TYPE:
@@ -137,13 +139,20 @@ class ClientAssertion(ClientAuthMethod):
     def _key(self, alg: str, header: dict[str, Any], client: ClientInfo) -> Any:
         if client.auth_method == "client_secret_jwt":
             if alg not in jose.HMAC_ALGORITHMS:
-                raise self.fail("asymmetric alg for client_secret_jwt", "The client assertion algorithm is not allowed.")
+                raise self.fail(
+                    "asymmetric alg for client_secret_jwt",
+                    "The client assertion algorithm is not allowed.",
+                )
             try:
-                return jose.unseal(client.secret_sealed, encryption_keys(), aad=client.client_id.encode())
+                return jose.unseal(
+                    client.secret_sealed, encryption_keys(), aad=client.client_id.encode()
+                )
             except jose.JoseError as exc:
                 raise self.fail("client secret cannot be unsealed") from exc
         if alg not in jose.ASYMMETRIC_ALGORITHMS:
-            raise self.fail("HMAC alg for private_key_jwt", "The client assertion algorithm is not allowed.")
+            raise self.fail(
+                "HMAC alg for private_key_jwt", "The client assertion algorithm is not allowed."
+            )
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         jwk = self._select_jwk(client, alg, kid)
         try:
@@ -157,27 +166,37 @@ class ClientAssertion(ClientAuthMethod):
         except jose.JoseError as exc:
             raise self.fail("jwks_uri unavailable", str(exc)) from exc
         candidates = [
-            k for k in jwks.get("keys", [])
-            if isinstance(k, dict) and alg in jose.algorithms_for_jwk(k)
+            k
+            for k in jwks.get("keys", [])
+            if isinstance(k, dict)
+            and alg in jose.algorithms_for_jwk(k)
             and (kid is None or k.get("kid") == kid)
             and k.get("use", "sig") == "sig"
         ]
         if len(candidates) != 1:
-            raise self.fail("no unique matching key", "No registered key matches the client assertion.")
+            raise self.fail(
+                "no unique matching key", "No registered key matches the client assertion."
+            )
         return candidates[0]
 
-    def _verify(self, assertion: str, alg: str, header: dict[str, Any], client: ClientInfo) -> dict[str, Any]:
+    def _verify(
+        self, assertion: str, alg: str, header: dict[str, Any], client: ClientInfo
+    ) -> dict[str, Any]:
         key = self._key(alg, header, client)
         try:
             return jose.verify(
-                assertion, key, [alg],
+                assertion,
+                key,
+                [alg],
                 audience=sorted(endpoints.issuer_aliases()),
                 issuer=client.client_id,
                 leeway=int(oauth_settings.CLOCK_SKEW),
                 require=("exp", "iss", "sub", "aud", "jti"),
             )
         except jose.JoseError as exc:
-            raise self.fail("assertion rejected", f"The client assertion is invalid: {exc}") from exc
+            raise self.fail(
+                "assertion rejected", f"The client assertion is invalid: {exc}"
+            ) from exc
 
     def _check_claims(self, claims: dict[str, Any], client: ClientInfo) -> None:
         now = int(time.time())
@@ -185,15 +204,22 @@ class ClientAssertion(ClientAuthMethod):
         if claims.get("sub") != client.client_id:
             raise self.fail("sub mismatch", "The client assertion's sub must be the client_id.")
         exp = claims["exp"]
-        if not isinstance(exp, int | float) or exp - now > int(oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME) + skew:
-            raise self.fail("lifetime too long", "The client assertion expires too far in the future.")
+        if (
+            not isinstance(exp, int | float)
+            or exp - now > int(oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME) + skew
+        ):
+            raise self.fail(
+                "lifetime too long", "The client assertion expires too far in the future."
+            )
         iat = claims.get("iat")
         if iat is not None and (not isinstance(iat, int | float) or iat > now + skew):
             raise self.fail("iat in the future", "The client assertion was issued in the future.")
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise self.fail("bad jti", "The client assertion's jti is invalid.")
-        if not replay.first_use("client_assertion", f"{client.client_id}\x00{jti}", int(exp) - now + skew):
+        if not replay.first_use(
+            "client_assertion", f"{client.client_id}\x00{jti}", int(exp) - now + skew
+        ):
             raise self.fail("jti replayed", "The client assertion has already been used.")
 
 

@@ -38,8 +38,19 @@ DEFAULTS: dict[str, Any] = {
     # Client assertions (client_secret_jwt, private_key_jwt; RFC 7523 §3).
     "CLIENT_ASSERTION_MAX_LIFETIME": 300,
     "CLIENT_ASSERTION_ALGORITHMS": [
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-        "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512",
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+        "HS256",
+        "HS384",
+        "HS512",
     ],
     "CLOCK_SKEW": 30,
     # How long a fetched client `jwks_uri` document is trusted, and the JWKS endpoint's max-age.

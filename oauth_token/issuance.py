@@ -65,10 +65,14 @@ def access_token_audience(result: GrantResult) -> str | list[str]:
     return audiences[0] if len(audiences) == 1 else audiences
 
 
-def mint_access_token(result: GrantResult, context: TokenContext, now: int | None = None) -> AccessToken:
+def mint_access_token(
+    result: GrantResult, context: TokenContext, now: int | None = None
+) -> AccessToken:
     now = int(time.time()) if now is None else now
     lifetime = (
-        result.api.access_token_lifetime if result.api else int(oauth_settings.ACCESS_TOKEN_LIFETIME)
+        result.api.access_token_lifetime
+        if result.api
+        else int(oauth_settings.ACCESS_TOKEN_LIFETIME)
     )
     jti = secrets.new_identifier(16)
     claims: dict[str, Any] = {

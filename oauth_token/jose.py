@@ -30,7 +30,11 @@ _EC_CURVE_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 _RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 # RFC 7638 §3.2: the required members, per key type, in lexicographic order.
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
 _SEAL_VERSION = "v1"
 
 
@@ -237,7 +241,7 @@ def verify(
     verify_exp: bool = True,
 ) -> dict[str, Any]:
     """Verify signature and registered claims; any failure becomes a JoseError with a reason."""
-    options: dict[str, Any] = {"require": list(require), "verify_exp": verify_exp}
+    options: Any = {"require": list(require), "verify_exp": verify_exp}
     if audience is None:
         options["verify_aud"] = False
     try:

@@ -26,7 +26,7 @@ _private_keys: dict[str, Any] = {}
 _private_keys_lock = threading.Lock()
 
 
-def KEYSET_CACHE_KEY() -> str:  # noqa: N802 - reads like the constant it stands for
+def KEYSET_CACHE_KEY() -> str:
     return cache.key("keyset", "v1")
 
 
@@ -97,7 +97,9 @@ def signing_key(alg: str | None = None) -> tuple[str, Any]:
     alg = alg or oauth_settings.DEFAULT_SIGNING_ALGORITHM
     current = key_set().current(alg)
     if current is None:
-        raise ConfigurationError(f"No current {alg} signing key; run `manage.py oauth_keys rotate`.")
+        raise ConfigurationError(
+            f"No current {alg} signing key; run `manage.py oauth_keys rotate`."
+        )
     try:
         return current.kid, _private_key(current)
     except jose.JoseError as exc:
@@ -171,7 +173,9 @@ def rotate(alg: str | None = None) -> Ring:
     and a new next. Row locks make two concurrent rotations serialize."""
     alg = alg or oauth_settings.DEFAULT_SIGNING_ALGORITHM
     if alg not in jose.SIGNING_KEY_ALGORITHMS:
-        raise ValueError(f"Unsupported algorithm {alg!r}; choose one of {jose.SIGNING_KEY_ALGORITHMS}.")
+        raise ValueError(
+            f"Unsupported algorithm {alg!r}; choose one of {jose.SIGNING_KEY_ALGORITHMS}."
+        )
     now = timezone.now()
     with transaction.atomic():
         locked = list(
@@ -224,10 +228,12 @@ def longest_token_lifetime() -> int:
 def prune() -> list[SigningKey]:
     """Delete previous keys retired longer ago than any token they signed can live; revoked
     keys stay listed (for audit) for the same period, then go too."""
-    cutoff = timezone.now() - timedelta(seconds=longest_token_lifetime() + oauth_settings.CLOCK_SKEW)
-    doomed = list(
-        SigningKey.objects.filter(state=KeyState.PREVIOUS, retired_at__lt=cutoff)
-    ) + list(SigningKey.objects.filter(state=KeyState.REVOKED, revoked_at__lt=cutoff))
+    cutoff = timezone.now() - timedelta(
+        seconds=longest_token_lifetime() + oauth_settings.CLOCK_SKEW
+    )
+    doomed = list(SigningKey.objects.filter(state=KeyState.PREVIOUS, retired_at__lt=cutoff)) + list(
+        SigningKey.objects.filter(state=KeyState.REVOKED, revoked_at__lt=cutoff)
+    )
     for key in doomed:
         key.delete()
     return doomed

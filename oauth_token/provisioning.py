@@ -56,13 +56,17 @@ def create_client(
     if client_type not in ClientType.values:
         raise ValidationError(f"Unknown client type {client_type!r}.")
     if auth_method is None:
-        auth_method = AuthMethod.NONE if client_type == ClientType.PUBLIC else AuthMethod.CLIENT_SECRET_BASIC
+        auth_method = (
+            AuthMethod.NONE if client_type == ClientType.PUBLIC else AuthMethod.CLIENT_SECRET_BASIC
+        )
     if auth_method not in AuthMethod.values:
         raise ValidationError(f"Unknown auth method {auth_method!r}.")
     if client_type == ClientType.PUBLIC and auth_method != AuthMethod.NONE:
         raise ValidationError("A public client authenticates with 'none'.")
     if client_type == ClientType.CONFIDENTIAL and auth_method == AuthMethod.NONE:
-        raise ValidationError("A confidential client needs an authentication method other than 'none'.")
+        raise ValidationError(
+            "A confidential client needs an authentication method other than 'none'."
+        )
     if auth_method == AuthMethod.PRIVATE_KEY_JWT and not (jwks or jwks_uri):
         raise ValidationError("private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
     if jwks is not None:

@@ -55,5 +55,7 @@ def fetch(uri: str, *, want_kid: str | None = None) -> dict[str, Any]:
         if not stale_for_kid or time.time() - fetched_at < _REFETCH_AFTER:
             return dict(hit["jwks"])
     document = _download(uri)
-    cache.set(key, {"jwks": document, "fetched_at": time.time()}, int(oauth_settings.JWKS_CACHE_SECONDS))
+    cache.set(
+        key, {"jwks": document, "fetched_at": time.time()}, int(oauth_settings.JWKS_CACHE_SECONDS)
+    )
     return document

@@ -102,7 +102,10 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
         text = body.decode("utf-8")
         return parse_qsl(
-            text, keep_blank_values=True, strict_parsing=False, errors="strict",
+            text,
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
             max_num_fields=_MAX_FIELDS,
         )
     except (UnicodeDecodeError, ValueError) as exc:

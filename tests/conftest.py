@@ -71,15 +71,23 @@ def basic(client_id: str, secret: str) -> str:
 def token_request(api_client: APIClient) -> Callable[..., Any]:
     """POST /oauth/token as form data; ``auth=(id, secret)`` adds a Basic header."""
 
-    def post(data: dict[str, Any] | None = None, *, auth: tuple[str, str] | None = None,
-             json: bool = False, **headers: Any) -> Any:
+    def post(
+        data: dict[str, Any] | None = None,
+        *,
+        auth: tuple[str, str] | None = None,
+        json: bool = False,
+        **headers: Any,
+    ) -> Any:
         if auth:
             headers["HTTP_AUTHORIZATION"] = basic(*auth)
         if json:
             return api_client.post("/oauth/token", data or {}, format="json", **headers)
         return api_client.generic(
-            "POST", "/oauth/token", _urlencode(data or {}),
-            content_type="application/x-www-form-urlencoded", **headers,
+            "POST",
+            "/oauth/token",
+            _urlencode(data or {}),
+            content_type="application/x-www-form-urlencoded",
+            **headers,
         )
 
     return post

@@ -69,13 +69,17 @@ class ClientGrant(models.Model):
     "client grant")."""
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_grants")
-    api = models.ForeignKey("oauth_token.Api", on_delete=models.CASCADE, related_name="client_grants")
+    api = models.ForeignKey(
+        "oauth_token.Api", on_delete=models.CASCADE, related_name="client_grants"
+    )
     scopes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["client", "api"], name="oauth_token_unique_client_grant")
+            models.UniqueConstraint(
+                fields=["client", "api"], name="oauth_token_unique_client_grant"
+            )
         ]
 
     def __str__(self) -> str:

@@ -15,14 +15,22 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import APIView
 
 from ..conf import oauth_settings
-from ..errors import ConfigurationError, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from ..errors import (
+    ConfigurationError,
+    InvalidRequest,
+    OAuthError,
+    ServerError,
+    TemporarilyUnavailable,
+)
 
 logger = logging.getLogger("oauth_token")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JsonResponse:
+def json_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> JsonResponse:
     response = JsonResponse(body, status=status)
     for name, value in {**NO_STORE, **(headers or {})}.items():
         response[name] = value
@@ -68,7 +76,7 @@ class OAuthAPIView(APIView):
     throttle_classes: list[Any] = []
     parser_classes: list[Any] = []
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         error = to_oauth_error(exc)
         if error is None:
             raise exc
@@ -82,7 +90,7 @@ class OAuthAPIView(APIView):
     def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
         return (None, "application/json")
 
-    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         response = HttpResponse(status=204)
         response["Allow"] = ", ".join(self.allowed_methods)
         return response

@@ -14,9 +14,14 @@ from django.views.decorators.http import require_GET
 from .. import endpoints, keyring
 from ..conf import oauth_settings
 from ..grants import registry
-from ..client_auth import ASSERTION_TYPE  # noqa: F401  (documents the assertion type in one place)
 
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"]
+AUTH_METHODS = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+]
 
 # Endpoint metadata name → route name; listed only when the route exists.
 OPTIONAL_ENDPOINTS = {

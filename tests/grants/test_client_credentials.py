@@ -25,7 +25,9 @@ def test_issues_rfc9068_access_token(signing_keys, m2m_client, token_request):
     assert header["typ"] == "at+jwt"
     assert header["kid"] == signing_keys.current.kid
     alg, key = keyring.verification_key(header["kid"])
-    claims = jwt.decode(body["access_token"], key, algorithms=[alg], audience="https://api.example.com")
+    claims = jwt.decode(
+        body["access_token"], key, algorithms=[alg], audience="https://api.example.com"
+    )
     assert claims["sub"] == f"{client.client_id}@clients"
     assert claims["client_id"] == client.client_id
     assert claims["iss"] == "https://auth.example.test/"
