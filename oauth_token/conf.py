@@ -71,6 +71,14 @@ DEFAULTS: dict[str, Any] = {
     "EXTRA_GRANT_TYPES": {},
     # Builds the OIDC claims of a user for a set of scopes: f(user, scopes) -> dict.
     "CLAIMS_FUNCTION": "oauth_token.claims.default_claims",
+    # Resource servers (oauth_token.authentication): the audience a view accepts when it sets
+    # no `token_audience` (a string or a list), the realm of WWW-Authenticate challenges, and
+    # whether to consult the access-token denylist on every request (one cache read each).
+    "RESOURCE_SERVER_AUDIENCE": None,
+    "RESOURCE_SERVER_REALM": "oauth",
+    "RESOURCE_SERVER_CHECK_REVOCATION": False,
+    # DPoP (RFC 9449): asymmetric algorithms accepted for proofs (none and HMAC never are).
+    "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"],
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
 }
