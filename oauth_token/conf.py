@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     # grant_type -> dotted path of a BaseGrant subclass. Replace or extend in settings.
     "GRANT_TYPES": {
         "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
+        "password": "oauth_token.grants.password.PasswordGrant",
     },
     # Extra grant types merged into GRANT_TYPES, so a project can add one without restating all.
     "EXTRA_GRANT_TYPES": {},
@@ -79,11 +80,23 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_SERVER_CHECK_REVOCATION": False,
     # DPoP (RFC 9449): asymmetric algorithms accepted for proofs (none and HMAC never are).
     "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"],
+    # Password grant brute-force protection (throttling.py): failures allowed per username and
+    # per source IP within the window (seconds) before 429 too_many_attempts, until it passes.
+    "PASSWORD_MAX_FAILURES_PER_USER": 10,
+    "PASSWORD_MAX_FAILURES_PER_IP": 100,
+    "PASSWORD_FAILURE_WINDOW": 900,
+    # f(django_request) -> str: the source IP used by throttles. Replace it behind a proxy.
+    "CLIENT_IP_FUNCTION": "oauth_token.throttling.remote_addr",
+    # Maps the `sub` of a JWT from a client's trusted issuer (jwt-bearer assertions, token
+    # exchange subject tokens) to a Django user: f(issuer, sub, claims) -> user or None.
+    "EXTERNAL_USER_LOOKUP": "oauth_token.trusted_issuers.user_by_username",
+    # Longest lifetime (exp - now, seconds) accepted for a jwt-bearer assertion (RFC 7523 §3).
+    "JWT_BEARER_MAX_LIFETIME": 3600,
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
 }
 
-IMPORT_STRINGS = {"CLAIMS_FUNCTION"}
+IMPORT_STRINGS = {"CLAIMS_FUNCTION", "CLIENT_IP_FUNCTION", "EXTERNAL_USER_LOOKUP"}
 
 
 class OAuthTokenSettings:

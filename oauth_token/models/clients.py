@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..exchange_policy import validate_exchange_audiences
 from ..secrets import new_identifier
+from ..trusted_issuers import validate_trusted_issuers
 
 
 class ClientType(models.TextChoices):
@@ -50,6 +52,27 @@ class Client(models.Model):
     require_dpop = models.BooleanField(default=False)
     require_par = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    exchange_audiences = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_exchange_audiences],
+        help_text=(
+            "Token exchange (RFC 8693) policy: the API identifiers this client may exchange "
+            'tokens for, e.g. ["https://api.example.com"] or [{"audience": "https://api.'
+            'example.com", "extra_scopes": ["read:x"]}] to allow scopes the subject token lacks.'
+        ),
+    )
+    trusted_issuers = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_trusted_issuers],
+        help_text=(
+            "Issuers whose JWTs this client may present as jwt-bearer assertions (RFC 7523) or "
+            'token-exchange subject tokens: [{"issuer": "https://idp.example.com/", '
+            '"jwks_uri": "https://idp.example.com/jwks.json"}] (or "jwks": {...}; optional '
+            '"audiences", "algorithms").'
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import authenticate
+
+from ..claims import subject
+from ..errors import InvalidGrant, InvalidScope
+from ..lookups import ApiInfo, ClientInfo
+from ..throttling import PasswordThrottle
+from .base import BaseGrant, GrantResult, TokenContext
+
+logger = logging.getLogger("oauth_token")
+
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+def user_scopes(
+    requested: tuple[str, ...] | None, client: ClientInfo, api: ApiInfo | None
+) -> tuple[str, ...]:
+    """Scopes a user may be granted: the API's and OIDC's, in the order requested; others are
+    ignored (OIDC Core §5.4, as Auth0 does). ``offline_access`` stays only when a refresh token
+    can follow: the API allows offline access and the client may refresh."""
+    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
+    scopes = [s for s in requested or () if s in known]
+    if "offline_access" in scopes and not (
+        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
+    ):
+        scopes.remove("offline_access")
+    if not scopes and api is None:
+        raise InvalidScope("Request the openid scope or name an API with audience.")
+    return tuple(scopes)
+
+
+class PasswordGrant(BaseGrant):
+    """RFC 6749 §4.3, as Auth0's Resource Owner Password grant: the client sends the user's
+    ``username`` and ``password`` (plus ``audience`` and ``scope``), checked by Django's
+    ``authenticate()``.
+
+    Guarded by :mod:`oauth_token.throttling` (RFC 6749 §10.10 asks the server to protect this
+    endpoint against brute force). A wrong password and an unknown username give the same
+    error, and Django's ModelBackend runs the password hasher for unknown usernames too, so
+    neither the answer nor its timing tells which accounts exist."""
+
+    grant_type = "password"
+
+    def validate(self, context: TokenContext) -> GrantResult:
+        request = context.request
+        username = request.require("username")
+        password = request.require("password")
+        api = self.resolve_api(request.get("audience"), required=False)
+        scopes = user_scopes(request.scopes(), context.client, api)
+        throttle = PasswordThrottle.for_request(request.http, username)
+        throttle.check()
+        user = self._authenticate(request.http, username, password)
+        if user is None:
+            throttle.failed()
+            raise InvalidGrant(WRONG_CREDENTIALS)
+        if not user.is_active:
+            raise InvalidGrant("The user account is blocked.")
+        throttle.succeeded()
+        return GrantResult(subject=subject(user), api=api, scopes=scopes, user=user)
+
+    @staticmethod
+    def _authenticate(http: Any, username: str, password: str) -> Any:
+        """``authenticate()`` returns None for inactive users with the default backend; a
+        backend that returns them (AllowAllUsersModelBackend) gets the precise error."""
+        return authenticate(http, username=username, password=password)
