@@ -1,12 +1,21 @@
 """Access to the shared cache (Django's cache framework, alias from settings).
 
-Lookups degrade to the database when the cache is down; replay caches fail closed.
+Policy when the cache is unreachable (documented in README "Security"):
+
+- Lookups (clients, APIs, grants, key set, denylist answers) are only copies of database rows,
+  so they degrade to the database: the request still succeeds, a little slower.
+- Single-use markers (``replay.py``) cannot be rebuilt from anywhere else, so they fail closed:
+  a request that needs one is refused with 503 ``temporarily_unavailable`` + ``Retry-After``.
+
+An outage is logged once per process when it starts and once when it ends, not once per cache
+operation, so a Redis restart does not flood the log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from typing import Any
 
 from django.core.cache import BaseCache, caches
@@ -14,6 +23,13 @@ from django.core.cache import BaseCache, caches
 from .conf import oauth_settings
 
 logger = logging.getLogger("oauth_token")
+
+_outage = threading.Event()
+# Invalidations that could not reach the cache; retried by this process once it answers, so a
+# change made during a network partition does not leave a stale copy behind in a cache that
+# kept its data (bounded anyway by LOOKUP_CACHE_SECONDS if this process dies first).
+_pending: set[str] = set()
+_pending_lock = threading.Lock()
 
 
 def shared_cache() -> BaseCache:
@@ -30,24 +46,71 @@ def key(*parts: str) -> str:
     return f"{prefix}:{head}:{tail}"
 
 
+def report_failure(exc: BaseException) -> None:
+    """Note that the cache failed; logs only the first failure of an outage."""
+    if not _outage.is_set():
+        _outage.set()
+        logger.warning(
+            "oauth_token cache unavailable (%s); lookups read from the database, "
+            "replay checks refuse requests until it answers again",
+            type(exc).__name__,
+        )
+
+
+def report_success() -> None:
+    if _outage.is_set():
+        _outage.clear()
+        logger.warning("oauth_token cache available again")
+
+
+def _retry_invalidations() -> None:
+    """Before the first read after an outage: a stale copy must not be served even once."""
+    with _pending_lock:
+        keys = list(_pending)
+        _pending.clear()
+    try:
+        shared_cache().delete_many(keys)
+    except Exception:
+        with _pending_lock:
+            _pending.update(keys)
+        raise
+
+
+def in_outage() -> bool:
+    return _outage.is_set()
+
+
 def get(cache_key: str) -> Any:
     """``cache.get`` that treats an unreachable cache as a miss (the database answers instead)."""
     try:
-        return shared_cache().get(cache_key)
-    except Exception:
-        logger.warning("oauth_token cache unavailable; reading from the database")
+        if _pending:
+            _retry_invalidations()
+        value = shared_cache().get(cache_key)
+    except Exception as exc:
+        report_failure(exc)
         return None
+    report_success()
+    return value
 
 
 def set(cache_key: str, value: Any, timeout: int | None = None) -> None:
     try:
+        if _pending:
+            _retry_invalidations()
         shared_cache().set(cache_key, value, timeout or oauth_settings.LOOKUP_CACHE_SECONDS)
-    except Exception:
-        logger.warning("oauth_token cache unavailable; value not cached")
+    except Exception as exc:
+        report_failure(exc)
+        return
+    report_success()
 
 
 def delete(*cache_keys: str) -> None:
+    """Invalidate now, or as soon as the cache answers again (see ``_pending``)."""
     try:
         shared_cache().delete_many(list(cache_keys))
-    except Exception:
-        logger.warning("oauth_token cache unavailable; could not invalidate")
+    except Exception as exc:
+        with _pending_lock:
+            _pending.update(cache_keys)
+        report_failure(exc)
+        return
+    report_success()

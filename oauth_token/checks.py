@@ -103,6 +103,15 @@ def _settings_errors() -> list[Any]:
         errors.append(
             Error("OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007")
         )
+    elif settings.CACHES[oauth_settings.CACHE_ALIAS].get("BACKEND", "").endswith(".DummyCache"):
+        errors.append(
+            Error(
+                "OAUTH_TOKEN['CACHE_ALIAS'] is a DummyCache: every client assertion and DPoP "
+                "proof would look unused, so replayed ones would be accepted.",
+                hint="Use local memory for one process, Redis for several workers.",
+                id="oauth_token.E050",
+            )
+        )
     for grant_type, path in oauth_settings.grant_types.items():
         try:
             import_string(path)

@@ -55,6 +55,13 @@ class ApiInfo:
     allow_offline_access: bool
 
 
+def _plausible(value: object, max_length: int) -> bool:
+    """Ids come from clients (Basic header, assertion ``iss``, JSON bodies): ones that no row can
+    hold (NUL, control characters, lone surrogates) are unknown without asking the database,
+    which would refuse them with an error rather than an empty result."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
+
+
 def client_cache_key(client_id: str) -> str:
     return cache.key("client", client_id)
 
@@ -99,7 +106,7 @@ def get_client(client_id: str) -> ClientInfo | None:
     """The active client with this id, or None; unknown ids are cached too (briefly)."""
     from .models import Client
 
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+    if not _plausible(client_id, 64):
         return None
     key = client_cache_key(client_id)
     hit = cache.get(key)
@@ -119,7 +126,7 @@ def get_client(client_id: str) -> ClientInfo | None:
 def get_api(identifier: str) -> ApiInfo | None:
     from .models import Api
 
-    if not isinstance(identifier, str) or not identifier or len(identifier) > 255:
+    if not _plausible(identifier, 255):
         return None
     key = api_cache_key(identifier)
     hit = cache.get(key)

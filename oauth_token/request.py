@@ -89,9 +89,20 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
             raise InvalidRequest(f"Parameter {_safe(name)} is too long.")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
             raise InvalidRequest(f"Parameter {_safe(name)} contains control characters.")
+        if not _encodable(value):
+            raise InvalidRequest(f"Parameter {_safe(name)} is not valid Unicode.")
         if value != "":
             params[name] = value
     return params
+
+
+def _encodable(value: str) -> bool:
+    """JSON escapes can smuggle lone surrogates (``"\\ud800"``) that no database can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _safe(name: str) -> str:

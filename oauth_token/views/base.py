@@ -38,15 +38,31 @@ def json_response(
 
 
 def error_response(error: OAuthError) -> JsonResponse:
-    return json_response(error.as_body(), status=error.status_code, headers=error.headers)
+    response = json_response(error.as_body(), status=error.status_code, headers=error.headers)
+    if isinstance(error, TemporarilyUnavailable):
+        # Logged once, with its cause, where it was raised: keep Django's generic
+        # "Service Unavailable: /oauth/token" line from doubling every outage line.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def to_oauth_error(exc: Exception) -> OAuthError | None:
-    """Map what may go wrong below a view to the error a client should see, or None."""
+    """Map what may go wrong below a view to the error a client should see, or None.
+
+    An unreachable database or cache becomes 503 ``temporarily_unavailable`` with
+    ``Retry-After`` (RFC 6749 §4.1.2.1 defines the code; RFC 9110 §10.2.3 the header), logged
+    as one line naming the exception class only (its message may quote SQL or parameters).
+    """
+    if isinstance(exc, TemporarilyUnavailable):
+        exc.extra_headers.setdefault("Retry-After", str(oauth_settings.RETRY_AFTER))
+        return exc
     if isinstance(exc, OAuthError):
         return exc
-    if isinstance(exc, OperationalError | InterfaceError) or _is_cache_outage(exc):
-        logger.error("oauth_token backing service unavailable: %s", type(exc).__name__)
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.error("oauth_token database unavailable: %s", type(exc).__name__)
+        return TemporarilyUnavailable(headers={"Retry-After": str(oauth_settings.RETRY_AFTER)})
+    if _is_cache_outage(exc):
+        logger.error("oauth_token cache unavailable: %s", type(exc).__name__)
         return TemporarilyUnavailable(headers={"Retry-After": str(oauth_settings.RETRY_AFTER)})
     if isinstance(exc, ConfigurationError):
         logger.error("oauth_token misconfigured: %s", exc)
@@ -58,8 +74,28 @@ def to_oauth_error(exc: Exception) -> OAuthError | None:
     return None
 
 
+def _cache_outage_types() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the cache server did not answer": redis-py's connection, timeout
+    and loading errors (and read-only replicas after a failover), socket errors of other
+    backends."""
+    types: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        from redis import exceptions as redis_exceptions
+    except ImportError:  # pragma: no cover - redis is an optional dependency
+        return tuple(types)
+    types += [
+        redis_exceptions.ConnectionError,
+        redis_exceptions.TimeoutError,
+        redis_exceptions.BusyLoadingError,
+        redis_exceptions.ReadOnlyError,
+        redis_exceptions.ClusterDownError,
+        redis_exceptions.TryAgainError,
+    ]
+    return tuple(types)
+
+
 def _is_cache_outage(exc: Exception) -> bool:
-    return type(exc).__module__.split(".", 1)[0] == "redis" and "Connection" in type(exc).__name__
+    return isinstance(exc, _cache_outage_types())
 
 
 def _with_status(error: OAuthError, status: int) -> OAuthError:

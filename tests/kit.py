@@ -1,0 +1,148 @@
+"""Builders for reliability and security tests: client keys, client assertions, and request
+helpers that speak plain HTTP semantics. Assertions are signed with PyJWT directly (not with
+oauth_token.jose), so the server is checked against an independent signer."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from oauth_token import provisioning
+
+ISSUER = "https://auth.example.test/"
+TOKEN_ENDPOINT = "https://auth.example.test/oauth/token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+AUDIENCE = "https://api.example.com"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private: Any
+    jwk: dict[str, Any]  # public, with kid/alg/use
+    alg: str
+
+    @property
+    def kid(self) -> str:
+        return str(self.jwk["kid"])
+
+
+def rsa_keypair(kid: str | None = None, alg: str = "RS256") -> KeyPair:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk.update({"kid": kid or uuid.uuid4().hex[:12], "alg": alg, "use": "sig"})
+    return KeyPair(private, jwk, alg)
+
+
+def ec_keypair(kid: str | None = None) -> KeyPair:
+    private = ec.generate_private_key(ec.SECP256R1())
+    jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk.update({"kid": kid or uuid.uuid4().hex[:12], "alg": "ES256", "use": "sig"})
+    return KeyPair(private, jwk, "ES256")
+
+
+def assertion_claims(client_id: str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": TOKEN_ENDPOINT,
+        "iat": now,
+        "exp": now + 60,
+        "jti": secrets.token_urlsafe(16),
+    }
+    for name, value in overrides.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return claims
+
+
+def private_key_assertion(
+    client_id: str, key: KeyPair, *, headers: dict[str, Any] | None = None, **claims: Any
+) -> str:
+    header = {"kid": key.kid, **(headers or {})}
+    return jwt.encode(assertion_claims(client_id, **claims), key.private, key.alg, headers=header)
+
+
+def secret_assertion(client_id: str, secret: str, alg: str = "HS256", **claims: Any) -> str:
+    return jwt.encode(assertion_claims(client_id, **claims), secret, alg)
+
+
+def unsigned_jwt(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    """A compact JWS assembled by hand: for headers and algorithms no library will produce."""
+
+    def part(obj: Any) -> str:
+        import json
+
+        raw = json.dumps(obj, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    sig = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    return f"{part(header)}.{part(claims)}.{sig}"
+
+
+def basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def assertion_form(assertion: str, **extra: str) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "audience": AUDIENCE,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+        **extra,
+    }
+
+
+def pkjwt_client(api: Any, key: KeyPair | None = None, **kwargs: Any) -> tuple[Any, KeyPair]:
+    """A private_key_jwt client_credentials client with a grant on ``api``."""
+    key = key or rsa_keypair()
+    created = provisioning.create_client(
+        name=kwargs.pop("name", "Key client"),
+        grant_types=["client_credentials"],
+        auth_method="private_key_jwt",
+        jwks={"keys": [key.jwk]},
+        **kwargs,
+    )
+    provisioning.grant(created.client, api, ["read:things"])
+    return created.client, key
+
+
+def secret_jwt_client(api: Any) -> tuple[Any, str]:
+    created = provisioning.create_client(
+        name="HMAC client", grant_types=["client_credentials"], auth_method="client_secret_jwt"
+    )
+    provisioning.grant(created.client, api, ["read:things"])
+    assert created.secret is not None
+    return created.client, created.secret
+
+
+def secret_client(api: Any, auth_method: str = "client_secret_basic") -> tuple[Any, str]:
+    created = provisioning.create_client(
+        name="Secret client", grant_types=["client_credentials"], auth_method=auth_method
+    )
+    provisioning.grant(created.client, api, ["read:things", "write:things"])
+    assert created.secret is not None
+    return created.client, created.secret
+
+
+def assert_oauth_error(response: Any, status: int, error: str) -> dict[str, Any]:
+    """Status, RFC 6749 §5.2 JSON shape and the error code; returns the body."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert body["error"] == error, body
+    assert isinstance(body.get("error_description", ""), str)
+    assert set(body) <= {"error", "error_description", "error_uri"}, body
+    assert response["Cache-Control"] == "no-store"
+    return body
