@@ -128,7 +128,8 @@ def sign(claims: dict[str, Any], alg: str | None = None, typ: str = "JWT") -> st
 def _create(alg: str, state: str) -> SigningKey:
     private = jose.generate_private_key(alg)
     jwk_without_kid = jose.public_jwk(private, "", alg)
-    kid = jose.jwk_thumbprint(jwk_without_kid)[:32]
+    # RFC 7638 thumbprint; never starting with "-", which a command line would take for an option.
+    kid = jose.jwk_thumbprint(jwk_without_kid).lstrip("-")[:32]
     now = timezone.now()
     return SigningKey.objects.create(
         kid=kid,

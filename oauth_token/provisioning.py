@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +16,18 @@ from .models import Api, ApiScope, Client, ClientGrant
 from .models.clients import SECRET_AUTH_METHODS, AuthMethod, ClientType
 
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
+
+# The grant_type values of DESIGN.md; a client may be registered for these even before the
+# deployment enables them, plus whatever a project adds to the grant registry.
+KNOWN_GRANT_TYPES = (
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "password",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,60 @@ def _store_secret(client: Client, secret: str) -> None:
     )
 
 
+def known_grant_types() -> list[str]:
+    from .grants import registry
+
+    return list(dict.fromkeys([*KNOWN_GRANT_TYPES, *registry()]))
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """RFC 6749 §3.1.2: an absolute URI without a fragment. Custom schemes are allowed for
+    native apps (RFC 8252 §7.1)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or any(c.isspace() for c in uri):
+        raise ValidationError(f"Redirect URI {uri!r} must be an absolute URI without a fragment.")
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        raise ValidationError(f"Redirect URI {uri!r} has no host.")
+
+
+def validate_client_settings(
+    *,
+    client_type: str,
+    auth_method: str,
+    grant_types: Sequence[str],
+    redirect_uris: Sequence[str] = (),
+    jwks: Any = None,
+    jwks_uri: str = "",
+) -> None:
+    """The rules a client's registration must satisfy, shared by commands and the admin."""
+    if client_type not in ClientType.values:
+        raise ValidationError(f"Unknown client type {client_type!r}.")
+    if auth_method not in AuthMethod.values:
+        raise ValidationError(f"Unknown auth method {auth_method!r}.")
+    if client_type == ClientType.PUBLIC and auth_method != AuthMethod.NONE:
+        raise ValidationError("A public client authenticates with 'none'.")
+    if client_type == ClientType.CONFIDENTIAL and auth_method == AuthMethod.NONE:
+        raise ValidationError(
+            "A confidential client needs an authentication method other than 'none'."
+        )
+    if auth_method == AuthMethod.PRIVATE_KEY_JWT and not (jwks or jwks_uri):
+        raise ValidationError("private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
+    if jwks and jwks_uri:
+        raise ValidationError("Give either a JWK Set or a jwks_uri, not both.")
+    if jwks is not None:
+        validate_jwks(jwks)
+    known = known_grant_types()
+    unknown = [g for g in grant_types if g not in known]
+    if unknown:
+        raise ValidationError(
+            f"Unknown grant type(s): {', '.join(unknown)}; choose from {', '.join(known)}."
+        )
+    if client_type == ClientType.PUBLIC and "client_credentials" in grant_types:
+        raise ValidationError("client_credentials is for confidential clients (RFC 6749 §4.4).")
+    for uri in redirect_uris:
+        validate_redirect_uri(uri)
+
+
 def create_client(
     *,
     name: str,
@@ -53,30 +120,26 @@ def create_client(
 ) -> CreatedClient:
     """Defaults per DESIGN.md: authorization_code + refresh_token; confidential clients
     authenticate with client_secret_basic, public ones with none."""
-    if client_type not in ClientType.values:
-        raise ValidationError(f"Unknown client type {client_type!r}.")
     if auth_method is None:
         auth_method = (
             AuthMethod.NONE if client_type == ClientType.PUBLIC else AuthMethod.CLIENT_SECRET_BASIC
         )
-    if auth_method not in AuthMethod.values:
-        raise ValidationError(f"Unknown auth method {auth_method!r}.")
-    if client_type == ClientType.PUBLIC and auth_method != AuthMethod.NONE:
-        raise ValidationError("A public client authenticates with 'none'.")
-    if client_type == ClientType.CONFIDENTIAL and auth_method == AuthMethod.NONE:
-        raise ValidationError(
-            "A confidential client needs an authentication method other than 'none'."
-        )
-    if auth_method == AuthMethod.PRIVATE_KEY_JWT and not (jwks or jwks_uri):
-        raise ValidationError("private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
-    if jwks is not None:
-        validate_jwks(jwks)
+    grant_types = list(dict.fromkeys(grant_types)) if grant_types else list(DEFAULT_GRANT_TYPES)
+    redirect_uris = list(dict.fromkeys(redirect_uris))
+    validate_client_settings(
+        client_type=client_type,
+        auth_method=auth_method,
+        grant_types=grant_types,
+        redirect_uris=redirect_uris,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+    )
     client = Client(
         name=name,
         client_type=client_type,
         token_endpoint_auth_method=auth_method,
-        grant_types=list(grant_types) if grant_types else list(DEFAULT_GRANT_TYPES),
-        redirect_uris=list(redirect_uris),
+        grant_types=grant_types,
+        redirect_uris=redirect_uris,
         jwks=jwks,
         jwks_uri=jwks_uri,
         first_party=first_party,
@@ -91,6 +154,37 @@ def create_client(
     client.full_clean()
     client.save()
     return CreatedClient(client, secret)
+
+
+def assign_secret(client: Client) -> str | None:
+    """Give an unsaved client a fresh secret when its auth method uses one (the admin's add
+    form builds the instance itself); returns the secret to show once."""
+    if not _needs_secret(client.token_endpoint_auth_method):
+        client.secret_digest = client.secret_sealed = ""
+        return None
+    secret = secrets.new_secret()
+    _store_secret(client, secret)
+    return secret
+
+
+def get_client(client_id: str) -> Client:
+    client = Client.objects.filter(client_id=client_id).first()
+    if client is None:
+        raise LookupError(f"No client with client_id {client_id!r}.")
+    return client
+
+
+def get_api(identifier: str) -> Api:
+    api = Api.objects.filter(identifier=identifier).first()
+    if api is None:
+        raise LookupError(f"No API with identifier {identifier!r}.")
+    return api
+
+
+def delete_client(client: Client) -> None:
+    """Deleting a client takes effect on the next request everywhere (signals drop the cached
+    snapshot); its grants go with it."""
+    client.delete()
 
 
 def rotate_secret(client: Client) -> str:
@@ -116,6 +210,12 @@ def validate_jwks(jwks: Any) -> None:
             raise ValidationError(f"Invalid JWK in set: {exc}") from exc
 
 
+def validate_scope_name(name: str) -> None:
+    """RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )."""
+    if not name or any(not (0x21 <= ord(c) <= 0x7E) or c in '"\\' for c in name):
+        raise ValidationError(f"Invalid scope name {name!r} (RFC 6749 §3.3).")
+
+
 def create_api(
     *,
     identifier: str,
@@ -125,6 +225,9 @@ def create_api(
     allow_offline_access: bool = False,
     signing_alg: str | None = None,
 ) -> Api:
+    scopes = list(dict.fromkeys(scopes))
+    for scope in scopes:
+        validate_scope_name(scope)
     with transaction.atomic():
         api = Api(identifier=identifier, name=name, allow_offline_access=allow_offline_access)
         if token_lifetime is not None:
@@ -133,7 +236,7 @@ def create_api(
             api.signing_alg = signing_alg
         api.full_clean()
         api.save()
-        for scope in dict.fromkeys(scopes):
+        for scope in scopes:
             ApiScope.objects.create(api=api, name=scope)
     return api
 

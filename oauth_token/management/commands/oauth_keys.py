@@ -1,0 +1,79 @@
+"""``manage.py oauth_keys rotate|list|revoke|prune``: the signing-key ring (keyring.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from ... import jose, keyring
+from ...models import SigningKey
+from ..base import OAuthCommand, add_json_flag
+from ..serializers import key_row
+
+
+class Command(OAuthCommand):
+    help = (
+        "Manage signing keys: rotate (next -> current -> previous, zero downtime), list, "
+        "revoke a compromised key now, prune expired previous keys."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = self.subcommands(parser)
+        rotate = actions.add_parser(
+            "rotate",
+            help="No keys yet: create a current and a next key. Otherwise next becomes current, "
+            "current becomes previous (still published) and a new next key is created.",
+        )
+        rotate.add_argument(
+            "--alg",
+            choices=jose.SIGNING_KEY_ALGORITHMS,
+            default=None,
+            help="Key ring to rotate (default: OAUTH_TOKEN['DEFAULT_SIGNING_ALGORITHM']).",
+        )
+        add_json_flag(rotate)
+        listing = actions.add_parser("list", help="List keys with their state.")
+        add_json_flag(listing)
+        revoke = actions.add_parser(
+            "revoke", help="Withdraw a key from the JWKS now; tokens it signed stop verifying."
+        )
+        revoke.add_argument("kid", metavar="KID")
+        add_json_flag(revoke)
+        prune = actions.add_parser(
+            "prune", help="Delete previous keys older than every token they can have signed."
+        )
+        add_json_flag(prune)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, f"do_{options['action']}")(options)
+
+    def do_rotate(self, options: dict[str, Any]) -> None:
+        ring = keyring.rotate(options["alg"])
+        doc = ring.as_dict()
+        lines = [f"current: {doc['current']['kid']} ({doc['current']['alg']})"]
+        lines.append(
+            f"next:    {doc['next']['kid']} ({doc['next']['alg']}, published, not signing)"
+        )
+        lines += [f"previous: {p['kid']} ({p['alg']}, published)" for p in doc["previous"]]
+        self.emit(doc, lines)
+
+    def do_list(self, options: dict[str, Any]) -> None:
+        rows = [
+            {k: v for k, v in key_row(key).items() if k in ("kid", "alg", "state", "created_at")}
+            for key in SigningKey.objects.order_by("alg", "created_at", "id")
+        ]
+        lines = [f"{r['kid']}  {r['alg']:<6} {r['state']:<9} {r['created_at']}" for r in rows]
+        self.emit(rows, lines or ["No signing keys; run `manage.py oauth_keys rotate`."])
+
+    def do_revoke(self, options: dict[str, Any]) -> None:
+        key = keyring.revoke(options["kid"])
+        self.emit(key_row(key), f"Revoked {key.kid} ({key.alg}); it has left the JWKS.")
+
+    def do_prune(self, options: dict[str, Any]) -> None:
+        deleted = keyring.prune()
+        rows = [{"kid": k.kid, "alg": k.alg, "state": k.state} for k in deleted]
+        self.emit(
+            {"deleted": rows},
+            [f"Deleted {r['kid']} ({r['alg']}, {r['state']})" for r in rows]
+            or ["Nothing to prune."],
+        )

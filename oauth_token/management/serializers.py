@@ -1,0 +1,62 @@
+"""The JSON shapes the commands print (DESIGN.md's command-line contract). Never a secret
+digest, sealed value or private key: a client secret appears only where a command creates it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Api, Client, SigningKey
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def key_row(key: SigningKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "alg": key.alg,
+        "state": key.state,
+        "created_at": iso(key.created_at),
+        "activated_at": iso(key.activated_at),
+        "retired_at": iso(key.retired_at),
+        "revoked_at": iso(key.revoked_at),
+    }
+
+
+def api_row(api: Api) -> dict[str, Any]:
+    return {
+        "identifier": api.identifier,
+        "name": api.name,
+        "scopes": [s.name for s in api.scopes.all()],
+        "token_lifetime": api.access_token_lifetime,
+        "signing_alg": api.signing_alg,
+        "allow_offline_access": api.allow_offline_access,
+        "created_at": iso(api.created_at),
+    }
+
+
+def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "client_id": client.client_id,
+        "name": client.name,
+        "type": client.client_type,
+        "auth_method": client.token_endpoint_auth_method,
+        "grant_types": list(client.grant_types or []),
+        "redirect_uris": list(client.redirect_uris or []),
+        "jwks": client.jwks,
+        "jwks_uri": client.jwks_uri or None,
+        "first_party": client.first_party,
+        "can_introspect": client.can_introspect,
+        "require_dpop": client.require_dpop,
+        "require_par": client.require_par,
+        "is_active": client.is_active,
+        "created_at": iso(client.created_at),
+        "updated_at": iso(client.updated_at),
+    }
+    if with_grants:
+        row["grants"] = [
+            {"audience": g.api.identifier, "scopes": list(g.scopes)}
+            for g in client.client_grants.select_related("api").order_by("api__identifier")
+        ]
+    return row
