@@ -1,0 +1,57 @@
+"""Floor views: a bare Django view doing only a scenario's cryptography, nothing else.
+
+They read the same signing key and client key the real server uses (loaded once per process)
+so the ratio oauth_token / floor is the cost of everything that is not cryptography.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from oauth_token import keyring
+
+
+@lru_cache(maxsize=1)
+def _signing() -> tuple[str, Any]:
+    return keyring.signing_key("RS256")
+
+
+@lru_cache(maxsize=1)
+def _client_key() -> Any:
+    from oauth_token.models import Client
+
+    jwks = Client.objects.get(name="bench-pkjwt").jwks
+    return jwt.PyJWK(jwks["keys"][0]).key
+
+
+def _token() -> dict[str, Any]:
+    kid, key = _signing()
+    now = int(time.time())
+    claims = {
+        "iss": "http://127.0.0.1:8000/", "sub": "bench@clients", "aud": "https://api.example.com",
+        "iat": now, "exp": now + 86400, "jti": secrets.token_urlsafe(16), "client_id": "bench",
+        "scope": "read:things write:things",
+    }
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
+    return {"access_token": token, "token_type": "Bearer", "expires_in": 86400}
+
+
+@csrf_exempt
+def sign_only(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(_token())
+
+
+@csrf_exempt
+def verify_and_sign(request: HttpRequest) -> JsonResponse:
+    """Verify one JWT from the body (a client assertion or DPoP proof), then sign one."""
+    proof = request.POST.get("client_assertion") or request.headers.get("DPoP", "")
+    jwt.decode(proof, _client_key(), algorithms=["ES256", "RS256"], options={"verify_aud": False})
+    return JsonResponse(_token())

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the token endpoint: floor view vs oauth_token vs
+django-oauth-toolkit, all served by one gunicorn in the same run, driven by wrk.
+
+    python bench/run.py [--db sqlite|postgres|both] [--duration 8] [--scenarios cc_basic,...]
+
+Prints a markdown table of throughput, p50/p99 latency and ratios, and writes
+bench/results/{RESULTS.md,results.json,chart.png}. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+RESULTS = HERE / "results"
+sys.path[:0] = [str(REPO), str(HERE / "project"), str(HERE)]
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    contender: str
+    db: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non2xx: int
+    extra: dict = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def configure_env(db: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "bench_project.settings"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(HERE / "project")])
+    WORK.mkdir(exist_ok=True)
+    if db == "postgres":
+        env["DATABASE_URL"] = os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_oauth_token"
+        )
+        env["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "rediscache://127.0.0.1:6379/12")
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{WORK / 'bench.sqlite3'}"
+        env["CACHE_URL"] = "locmemcache://bench"
+    return env
+
+
+def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    proc = subprocess.Popen(
+        [gunicorn, "bench_project.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--worker-class", "sync", "--keep-alive", "30", "--log-level", "warning",
+         "--chdir", str(HERE / "project")],
+        env=env, start_new_session=True,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def drive(port: int, path: str, lines_file: Path, duration: float, threads: int,
+          connections: int) -> dict:
+    if shutil.which("wrk"):
+        out = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
+             "--latency", "-s", str(HERE / "wrk" / "requests.lua"),
+             f"http://127.0.0.1:{port}{path}", "--", str(lines_file), str(threads), path],
+            capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"wrk failed: {out.stderr.strip()} {out.stdout.strip()}")
+        line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON "))
+        return json.loads(line[len("BENCH_JSON "):])
+    from pyload import run_load  # fallback: a Python client, slower but dependency-free
+
+    return run_load(port, path, lines_file, duration, connections)
+
+
+def drain(seconds: float = 1.0) -> None:
+    """Let workers finish requests queued by the previous contender (a slow contender such as
+    DOT with PBKDF2 secrets leaves a backlog that would otherwise be charged to the next)."""
+    time.sleep(seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions")
+    parser.add_argument("--scenarios", default="")
+    parser.add_argument("--growth", action="store_true", help="also run the data-growth run")
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args()
+
+    import scenarios as sc
+
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    wanted = [s for s in args.scenarios.split(",") if s] or list(sc.SCENARIOS)
+    results: list[Measurement] = []
+    generator = "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1] \
+        if shutil.which("wrk") else "python threads (wrk not found)"
+    for db in dbs:
+        env = configure_env(db)
+        os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")})
+        pool = int(args.duration * 1500) + 2000
+        plans = sc.prepare(db, wanted, pool, WORK)
+        proc, port = start_server(env, args.workers)
+        try:
+            for plan in plans:
+                for contender in plan.contenders:
+                    drive(port, contender.path, contender.warmup_file, args.warmup, args.threads, args.connections)
+                    drain()
+                samples: dict[str, list[dict]] = {c.name: [] for c in plan.contenders}
+                for round_no in range(args.rounds):
+                    order = plan.contenders if round_no % 2 == 0 else list(reversed(plan.contenders))
+                    for contender in order:
+                        samples[contender.name].append(drive(
+                            port, contender.path, contender.files[round_no], args.duration / args.rounds,
+                            args.threads, args.connections))
+                        drain()
+                for contender in plan.contenders:
+                    runs = samples[contender.name]
+                    requests = sum(r["requests"] for r in runs)
+                    seconds = sum(r["duration_us"] for r in runs) / 1e6
+                    m = Measurement(
+                        plan.name, contender.name, db, requests / seconds,
+                        sorted(r["p50_us"] for r in runs)[len(runs) // 2] / 1000,
+                        max(r["p99_us"] for r in runs) / 1000,
+                        requests, sum(r["non2xx"] + r["errors"] for r in runs),
+                    )
+                    results.append(m)
+                    print(f"{db:8} {plan.name:16} {contender.name:22} {m.rps:8.1f} req/s  "
+                          f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
+                          flush=True)
+        finally:
+            stop_server(proc)
+        if args.growth and db == "postgres":
+            results += sc.growth_run(env, args, drive, start_server, stop_server, WORK, Measurement)
+    import report
+
+    report.write(results, Path(args.output), args, generator)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Scenario preparation for bench/run.py: resets the database, creates keys, APIs and clients
+for every contender, and writes the request files wrk replays (one request per line).
+
+Runs in its own process (``python bench/scenarios.py PLAN.json``) because Django can be set up
+only once per process and the harness prepares SQLite and PostgreSQL in turn.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+HERE = Path(__file__).resolve().parent
+AUDIENCE = "https://api.example.com"
+ISSUER = "http://127.0.0.1:8000/"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@dataclass
+class Contender:
+    name: str
+    path: str
+    warmup_file: Path
+    files: list[Path]
+
+
+@dataclass
+class Plan:
+    name: str
+    contenders: list[Contender] = field(default_factory=list)
+
+
+SCENARIOS = ["cc_basic", "cc_private_key_jwt", "cc_dpop", "code_redemption", "refresh_rotation", "mixed"]
+
+
+def basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def line(body: dict[str, str] | str, **headers: str) -> str:
+    text = body if isinstance(body, str) else urlencode(body)
+    return "|".join(f"{k}: {v}" for k, v in headers.items()) + "\t" + text
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- preparation, inside Django ----------------------------------------------------------
+
+
+def reset_database() -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        Path(db["NAME"]).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+
+
+class World:
+    """Everything the scenarios need, built through the same functions the commands use."""
+
+    def __init__(self, work: Path):
+        from django.core.management import call_command
+
+        from oauth_token import keyring, provisioning
+
+        self.work = work
+        call_command("migrate", verbosity=0)
+        keyring.rotate("RS256")
+        self.api = provisioning.create_api(
+            identifier=AUDIENCE, name="Bench API", scopes=["read:things", "write:things"],
+            allow_offline_access=True,
+        )
+        created = provisioning.create_client(name="bench-basic", grant_types=["client_credentials"])
+        provisioning.grant(created.client, self.api)
+        self.basic = (created.client.client_id, created.secret)
+        self.es_key = self._es256_key()
+        from oauth_token import jose
+
+        jwk = jose.public_jwk(self.es_key, "bench-es", "ES256")
+        pk = provisioning.create_client(
+            name="bench-pkjwt", grant_types=["client_credentials"], auth_method="private_key_jwt",
+            jwks={"keys": [jwk]},
+        )
+        provisioning.grant(pk.client, self.api)
+        self.pkjwt_id = pk.client.client_id
+        self.dot = self._dot_apps()
+
+    @staticmethod
+    def _es256_key() -> Any:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def _dot_apps(self) -> dict[str, tuple[str, str]]:
+        from oauth2_provider.models import Application
+
+        apps = {}
+        for name, hashed in (("dot_hashed_secret", True), ("dot_plain_secret", False)):
+            secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+            app = Application.objects.create(
+                name=name, client_type="confidential", authorization_grant_type="client-credentials",
+                client_secret=secret, hash_client_secret=hashed,
+            )
+            apps[name] = (app.client_id, secret)
+        return apps
+
+    def assertion(self) -> str:
+        import jwt
+
+        now = int(time.time())
+        claims = {"iss": self.pkjwt_id, "sub": self.pkjwt_id, "aud": ISSUER + "oauth/token",
+                  "iat": now, "exp": now + 3000, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.es_key, algorithm="ES256", headers={"kid": "bench-es"})
+
+    def files(self, scenario: str, contender: str, make: Any, n: int, rounds: int) -> tuple[Path, list[Path]]:
+        base = self.work / f"{scenario}.{contender}"
+        warm = write_lines(Path(f"{base}.warm"), [make() for _ in range(max(1, n // 4))])
+        return warm, [write_lines(Path(f"{base}.r{i}"), [make() for _ in range(n)]) for i in range(rounds)]
+
+
+def plan_cc_basic(world: World, n: int, rounds: int) -> Plan:
+    plan = Plan("cc_basic")
+    body = {"grant_type": "client_credentials", "audience": AUDIENCE}
+    contenders = [
+        ("floor", "/floor/sign", lambda: line("")),
+        ("oauth_token", "/oauth/token", lambda: line(body, Authorization=basic(*world.basic))),
+    ]
+    for name, (cid, secret) in world.dot.items():
+        dot_line = line({"grant_type": "client_credentials", "scope": "read:things"},
+                        Authorization=basic(cid, secret))
+        contenders.append((name, "/dot/token/", lambda dot_line=dot_line: dot_line))
+    for name, path, make in contenders:
+        # Fixed-body scenarios need only one line, cycled.
+        warm, files = world.files(plan.name, name, make, 1, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
+def plan_cc_private_key_jwt(world: World, n: int, rounds: int) -> Plan:
+    plan = Plan("cc_private_key_jwt")
+
+    def ours() -> str:
+        return line({"grant_type": "client_credentials", "audience": AUDIENCE,
+                     "client_assertion_type": ASSERTION_TYPE, "client_assertion": world.assertion()})
+
+    def floor() -> str:
+        return line({"client_assertion": world.assertion()})
+
+    for name, path, make, count in (("floor", "/floor/verify-and-sign", floor, 1),
+                                     ("oauth_token", "/oauth/token", ours, n)):
+        warm, files = world.files(plan.name, name, make, count, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
+PLANNERS = {"cc_basic": plan_cc_basic, "cc_private_key_jwt": plan_cc_private_key_jwt}
+
+
+def prepare_in_process(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    import django
+
+    reset_database()
+    django.setup()
+    work = Path(spec["work"])
+    work.mkdir(exist_ok=True)
+    world = World(work)
+    plans = []
+    for name in spec["scenarios"]:
+        planner = PLANNERS.get(name)
+        if planner is None:
+            print(f"scenario {name}: not available yet, skipped", file=sys.stderr)
+            continue
+        plans.append(planner(world, spec["pool"], spec["rounds"]))
+    return [asdict(p) for p in plans]
+
+
+def prepare(db: str, wanted: list[str], pool: int, work: Path, rounds: int = 2) -> list[Plan]:
+    """Run the preparation in a child process with the db's environment; return the plans."""
+    import subprocess
+
+    spec = {"db": db, "scenarios": wanted, "pool": pool, "work": str(work), "rounds": rounds}
+    out = subprocess.run([sys.executable, str(HERE / "scenarios.py"), json.dumps(spec)],
+                         capture_output=True, text=True, env=dict(os.environ,
+                         PYTHONPATH=os.pathsep.join([str(HERE.parent), str(HERE / "project")])))
+    if out.returncode != 0:
+        raise RuntimeError(f"preparation failed:\n{out.stderr}")
+    sys.stderr.write(out.stderr)
+    plans = []
+    for raw in json.loads(out.stdout.splitlines()[-1]):
+        plan = Plan(raw["name"])
+        for c in raw["contenders"]:
+            plan.contenders.append(Contender(c["name"], c["path"], Path(c["warmup_file"]),
+                                             [Path(f) for f in c["files"]]))
+        plans.append(plan)
+    return plans
+
+
+if __name__ == "__main__":
+    print(json.dumps(prepare_in_process(json.loads(sys.argv[1])), default=str))
