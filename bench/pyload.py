@@ -61,8 +61,18 @@ def run_load(port: int, path: str, lines_file: Path, duration: float, connection
     latencies.sort()
 
     def pct(p: float) -> int:
-        return int(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1e6) if latencies else 0
+        return (
+            int(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1e6)
+            if latencies
+            else 0
+        )
 
-    return {"requests": len(latencies), "duration_us": int(elapsed * 1e6), "non2xx": non2xx,
-            "errors": errors, "p50_us": pct(0.5), "p99_us": pct(0.99),
-            "mean_us": sum(latencies) / max(1, len(latencies)) * 1e6}
+    return {
+        "requests": len(latencies),
+        "duration_us": int(elapsed * 1e6),
+        "non2xx": non2xx,
+        "errors": errors,
+        "p50_us": pct(0.5),
+        "p99_us": pct(0.99),
+        "mean_us": sum(latencies) / max(1, len(latencies)) * 1e6,
+    }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -69,10 +68,24 @@ def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, i
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     proc = subprocess.Popen(
-        [gunicorn, "bench_project.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--worker-class", "sync", "--keep-alive", "30", "--log-level", "warning",
-         "--chdir", str(HERE / "project")],
-        env=env, start_new_session=True,
+        [
+            gunicorn,
+            "bench_project.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(HERE / "project"),
+        ],
+        env=env,
+        start_new_session=True,
     )
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -93,19 +106,35 @@ def stop_server(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def drive(port: int, path: str, lines_file: Path, duration: float, threads: int,
-          connections: int) -> dict:
+def drive(
+    port: int, path: str, lines_file: Path, duration: float, threads: int, connections: int
+) -> dict:
     if shutil.which("wrk"):
         out = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-             "--latency", "-s", str(HERE / "wrk" / "requests.lua"),
-             f"http://127.0.0.1:{port}{path}", "--", str(lines_file), str(threads), path],
-            capture_output=True, text=True,
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(1, round(duration))}s",
+                "--latency",
+                "-s",
+                str(HERE / "wrk" / "requests.lua"),
+                f"http://127.0.0.1:{port}{path}",
+                "--",
+                str(lines_file),
+                str(threads),
+                path,
+            ],
+            capture_output=True,
+            text=True,
         )
         if out.returncode != 0:
             raise RuntimeError(f"wrk failed: {out.stderr.strip()} {out.stdout.strip()}")
         line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON "))
-        return json.loads(line[len("BENCH_JSON "):])
+        return json.loads(line[len("BENCH_JSON ") :])
     from pyload import run_load  # fallback: a Python client, slower but dependency-free
 
     return run_load(port, path, lines_file, duration, connections)
@@ -118,7 +147,9 @@ def drain(seconds: float = 1.0) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=2.0)
@@ -136,41 +167,68 @@ def main() -> int:
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     wanted = [s for s in args.scenarios.split(",") if s] or list(sc.SCENARIOS)
     results: list[Measurement] = []
-    generator = "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1] \
-        if shutil.which("wrk") else "python threads (wrk not found)"
+    generator = (
+        "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+        if shutil.which("wrk")
+        else "python threads (wrk not found)"
+    )
     for db in dbs:
         env = configure_env(db)
-        os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")})
+        os.environ.update(
+            {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")}
+        )
         pool = int(args.duration * 1500) + 2000
         plans = sc.prepare(db, wanted, pool, WORK)
         proc, port = start_server(env, args.workers)
         try:
             for plan in plans:
                 for contender in plan.contenders:
-                    drive(port, contender.path, contender.warmup_file, args.warmup, args.threads, args.connections)
+                    drive(
+                        port,
+                        contender.path,
+                        contender.warmup_file,
+                        args.warmup,
+                        args.threads,
+                        args.connections,
+                    )
                     drain()
                 samples: dict[str, list[dict]] = {c.name: [] for c in plan.contenders}
                 for round_no in range(args.rounds):
-                    order = plan.contenders if round_no % 2 == 0 else list(reversed(plan.contenders))
+                    order = (
+                        plan.contenders if round_no % 2 == 0 else list(reversed(plan.contenders))
+                    )
                     for contender in order:
-                        samples[contender.name].append(drive(
-                            port, contender.path, contender.files[round_no], args.duration / args.rounds,
-                            args.threads, args.connections))
+                        samples[contender.name].append(
+                            drive(
+                                port,
+                                contender.path,
+                                contender.files[round_no],
+                                args.duration / args.rounds,
+                                args.threads,
+                                args.connections,
+                            )
+                        )
                         drain()
                 for contender in plan.contenders:
                     runs = samples[contender.name]
                     requests = sum(r["requests"] for r in runs)
                     seconds = sum(r["duration_us"] for r in runs) / 1e6
                     m = Measurement(
-                        plan.name, contender.name, db, requests / seconds,
+                        plan.name,
+                        contender.name,
+                        db,
+                        requests / seconds,
                         sorted(r["p50_us"] for r in runs)[len(runs) // 2] / 1000,
                         max(r["p99_us"] for r in runs) / 1000,
-                        requests, sum(r["non2xx"] + r["errors"] for r in runs),
+                        requests,
+                        sum(r["non2xx"] + r["errors"] for r in runs),
                     )
                     results.append(m)
-                    print(f"{db:8} {plan.name:16} {contender.name:22} {m.rps:8.1f} req/s  "
-                          f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
-                          flush=True)
+                    print(
+                        f"{db:8} {plan.name:16} {contender.name:22} {m.rps:8.1f} req/s  "
+                        f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
+                        flush=True,
+                    )
         finally:
             stop_server(proc)
         if args.growth and db == "postgres":

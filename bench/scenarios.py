@@ -38,7 +38,14 @@ class Plan:
     contenders: list[Contender] = field(default_factory=list)
 
 
-SCENARIOS = ["cc_basic", "cc_private_key_jwt", "cc_dpop", "code_redemption", "refresh_rotation", "mixed"]
+SCENARIOS = [
+    "cc_basic",
+    "cc_private_key_jwt",
+    "cc_dpop",
+    "code_redemption",
+    "refresh_rotation",
+    "mixed",
+]
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -67,8 +74,13 @@ def reset_database() -> None:
         return
     import psycopg
 
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                         dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
@@ -85,7 +97,9 @@ class World:
         call_command("migrate", verbosity=0)
         keyring.rotate("RS256")
         self.api = provisioning.create_api(
-            identifier=AUDIENCE, name="Bench API", scopes=["read:things", "write:things"],
+            identifier=AUDIENCE,
+            name="Bench API",
+            scopes=["read:things", "write:things"],
             allow_offline_access=True,
         )
         created = provisioning.create_client(name="bench-basic", grant_types=["client_credentials"])
@@ -96,7 +110,9 @@ class World:
 
         jwk = jose.public_jwk(self.es_key, "bench-es", "ES256")
         pk = provisioning.create_client(
-            name="bench-pkjwt", grant_types=["client_credentials"], auth_method="private_key_jwt",
+            name="bench-pkjwt",
+            grant_types=["client_credentials"],
+            auth_method="private_key_jwt",
             jwks={"keys": [jwk]},
         )
         provisioning.grant(pk.client, self.api)
@@ -116,8 +132,11 @@ class World:
         for name, hashed in (("dot_hashed_secret", True), ("dot_plain_secret", False)):
             secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
             app = Application.objects.create(
-                name=name, client_type="confidential", authorization_grant_type="client-credentials",
-                client_secret=secret, hash_client_secret=hashed,
+                name=name,
+                client_type="confidential",
+                authorization_grant_type="client-credentials",
+                client_secret=secret,
+                hash_client_secret=hashed,
             )
             apps[name] = (app.client_id, secret)
         return apps
@@ -126,14 +145,24 @@ class World:
         import jwt
 
         now = int(time.time())
-        claims = {"iss": self.pkjwt_id, "sub": self.pkjwt_id, "aud": ISSUER + "oauth/token",
-                  "iat": now, "exp": now + 3000, "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": self.pkjwt_id,
+            "sub": self.pkjwt_id,
+            "aud": ISSUER + "oauth/token",
+            "iat": now,
+            "exp": now + 3000,
+            "jti": uuid.uuid4().hex,
+        }
         return jwt.encode(claims, self.es_key, algorithm="ES256", headers={"kid": "bench-es"})
 
-    def files(self, scenario: str, contender: str, make: Any, n: int, rounds: int) -> tuple[Path, list[Path]]:
+    def files(
+        self, scenario: str, contender: str, make: Any, n: int, rounds: int
+    ) -> tuple[Path, list[Path]]:
         base = self.work / f"{scenario}.{contender}"
         warm = write_lines(Path(f"{base}.warm"), [make() for _ in range(max(1, n // 4))])
-        return warm, [write_lines(Path(f"{base}.r{i}"), [make() for _ in range(n)]) for i in range(rounds)]
+        return warm, [
+            write_lines(Path(f"{base}.r{i}"), [make() for _ in range(n)]) for i in range(rounds)
+        ]
 
 
 def plan_cc_basic(world: World, n: int, rounds: int) -> Plan:
@@ -144,8 +173,10 @@ def plan_cc_basic(world: World, n: int, rounds: int) -> Plan:
         ("oauth_token", "/oauth/token", lambda: line(body, Authorization=basic(*world.basic))),
     ]
     for name, (cid, secret) in world.dot.items():
-        dot_line = line({"grant_type": "client_credentials", "scope": "read:things"},
-                        Authorization=basic(cid, secret))
+        dot_line = line(
+            {"grant_type": "client_credentials", "scope": "read:things"},
+            Authorization=basic(cid, secret),
+        )
         contenders.append((name, "/dot/token/", lambda dot_line=dot_line: dot_line))
     for name, path, make in contenders:
         # Fixed-body scenarios need only one line, cycled.
@@ -158,14 +189,22 @@ def plan_cc_private_key_jwt(world: World, n: int, rounds: int) -> Plan:
     plan = Plan("cc_private_key_jwt")
 
     def ours() -> str:
-        return line({"grant_type": "client_credentials", "audience": AUDIENCE,
-                     "client_assertion_type": ASSERTION_TYPE, "client_assertion": world.assertion()})
+        return line(
+            {
+                "grant_type": "client_credentials",
+                "audience": AUDIENCE,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": world.assertion(),
+            }
+        )
 
     def floor() -> str:
         return line({"client_assertion": world.assertion()})
 
-    for name, path, make, count in (("floor", "/floor/verify-and-sign", floor, 1),
-                                     ("oauth_token", "/oauth/token", ours, n)):
+    for name, path, make, count in (
+        ("floor", "/floor/verify-and-sign", floor, 1),
+        ("oauth_token", "/oauth/token", ours, n),
+    ):
         warm, files = world.files(plan.name, name, make, count, rounds)
         plan.contenders.append(Contender(name, path, warm, files))
     return plan
@@ -197,9 +236,12 @@ def prepare(db: str, wanted: list[str], pool: int, work: Path, rounds: int = 2) 
     import subprocess
 
     spec = {"db": db, "scenarios": wanted, "pool": pool, "work": str(work), "rounds": rounds}
-    out = subprocess.run([sys.executable, str(HERE / "scenarios.py"), json.dumps(spec)],
-                         capture_output=True, text=True, env=dict(os.environ,
-                         PYTHONPATH=os.pathsep.join([str(HERE.parent), str(HERE / "project")])))
+    out = subprocess.run(
+        [sys.executable, str(HERE / "scenarios.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), str(HERE / "project")])),
+    )
     if out.returncode != 0:
         raise RuntimeError(f"preparation failed:\n{out.stderr}")
     sys.stderr.write(out.stderr)
@@ -207,8 +249,11 @@ def prepare(db: str, wanted: list[str], pool: int, work: Path, rounds: int = 2) 
     for raw in json.loads(out.stdout.splitlines()[-1]):
         plan = Plan(raw["name"])
         for c in raw["contenders"]:
-            plan.contenders.append(Contender(c["name"], c["path"], Path(c["warmup_file"]),
-                                             [Path(f) for f in c["files"]]))
+            plan.contenders.append(
+                Contender(
+                    c["name"], c["path"], Path(c["warmup_file"]), [Path(f) for f in c["files"]]
+                )
+            )
         plans.append(plan)
     return plans
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.cache import BaseCache, caches
@@ -114,3 +118,90 @@ def delete(*cache_keys: str) -> None:
         report_failure(exc)
         return
     report_success()
+
+
+# --- process-local memo, validated by one shared "generation" read per request ------------
+#
+# Clients, APIs, grants and the key set change rarely and are read on every request. Each
+# process keeps them in a local dict tagged with the shared generation; any change anywhere
+# sets a new generation (signals.py), so every process drops its memo on its next request.
+# A request therefore costs one shared-cache read instead of one per lookup. While the cache
+# is unreachable there is no generation to trust, so the memo is bypassed entirely.
+
+_ABSENT = object()
+_MEMO_LIMIT = 10_000
+_scope: ContextVar[bool] = ContextVar("oauth_token_generation_synced", default=False)
+
+
+class _Memo:
+    def __init__(self) -> None:
+        self.generation: str | None = None
+        self.values: dict[Hashable, Any] = {}
+        self.bump_pending = False
+
+
+_memo = _Memo()
+
+
+def _generation_key() -> str:
+    return key("generation")
+
+
+def _read_generation() -> str | None:
+    try:
+        backend = shared_cache()
+        if _memo.bump_pending:
+            backend.set(_generation_key(), secrets.token_hex(8), None)
+            _memo.bump_pending = False
+        generation = backend.get(_generation_key())
+        if generation is None:
+            backend.add(_generation_key(), secrets.token_hex(8), None)
+            generation = backend.get(_generation_key())
+    except Exception as exc:
+        report_failure(exc)
+        return None
+    return str(generation) if generation is not None else None
+
+
+def sync_generation() -> None:
+    generation = _read_generation()
+    if generation is None or generation != _memo.generation:
+        _memo.values = {}
+        _memo.generation = generation
+
+
+def bump_generation() -> None:
+    """Invalidate every process's memo (called whenever a memoised row changes); retried on
+    the next read if the cache is unreachable now."""
+    _memo.values = {}
+    _memo.generation = None
+    try:
+        shared_cache().set(_generation_key(), secrets.token_hex(8), None)
+    except Exception as exc:
+        _memo.bump_pending = True
+        report_failure(exc)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Read the generation once for the whole request (the token endpoint's hot path)."""
+    sync_generation()
+    token = _scope.set(True)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def memoized(memo_key: Hashable, load: Callable[[], Any]) -> Any:
+    if not _scope.get():
+        sync_generation()
+    if _memo.generation is None:
+        return load()
+    value = _memo.values.get(memo_key, _ABSENT)
+    if value is _ABSENT:
+        value = load()
+        if len(_memo.values) >= _MEMO_LIMIT:
+            _memo.values = {}
+        _memo.values[memo_key] = value
+    return value

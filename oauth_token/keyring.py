@@ -68,6 +68,11 @@ class KeySet:
 
 def key_set() -> KeySet:
     """Published keys (next, current, previous), from the shared cache or the database."""
+    result: KeySet = cache.memoized(("keyset",), _load_key_set)
+    return result
+
+
+def _load_key_set() -> KeySet:
     cache_key = KEYSET_CACHE_KEY()
     hit = cache.get(cache_key)
     if isinstance(hit, KeySet):

@@ -104,10 +104,17 @@ def _client_extra(client: Any) -> dict[str, Any]:
 
 def get_client(client_id: str) -> ClientInfo | None:
     """The active client with this id, or None; unknown ids are cached too (briefly)."""
-    from .models import Client
-
     if not _plausible(client_id, 64):
         return None
+    result: ClientInfo | None = cache.memoized(
+        ("client", client_id), lambda: _load_client(client_id)
+    )
+    return result
+
+
+def _load_client(client_id: str) -> ClientInfo | None:
+    from .models import Client
+
     key = client_cache_key(client_id)
     hit = cache.get(key)
     if hit == _MISSING:
@@ -124,10 +131,15 @@ def get_client(client_id: str) -> ClientInfo | None:
 
 
 def get_api(identifier: str) -> ApiInfo | None:
-    from .models import Api
-
     if not _plausible(identifier, 255):
         return None
+    result: ApiInfo | None = cache.memoized(("api", identifier), lambda: _load_api(identifier))
+    return result
+
+
+def _load_api(identifier: str) -> ApiInfo | None:
+    from .models import Api
+
     key = api_cache_key(identifier)
     hit = cache.get(key)
     if hit == _MISSING:
@@ -155,6 +167,13 @@ def get_api(identifier: str) -> ApiInfo | None:
 
 def get_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
     """Scopes a client may request for an API via client_credentials; None if no grant."""
+    result: frozenset[str] | None = cache.memoized(
+        ("grant", client_id, identifier), lambda: _load_granted_scopes(client_id, identifier)
+    )
+    return result
+
+
+def _load_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
     from .models import ClientGrant
 
     key = grant_cache_key(client_id, identifier)

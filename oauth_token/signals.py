@@ -18,7 +18,13 @@ from .models import Api, ApiScope, Client, ClientGrant, SigningKey
 
 def _invalidate(*keys: str) -> None:
     cache.delete(*keys)
-    transaction.on_commit(lambda: cache.delete(*keys))
+    cache.bump_generation()
+
+    def after_commit() -> None:
+        cache.delete(*keys)
+        cache.bump_generation()
+
+    transaction.on_commit(after_commit)
 
 
 @receiver([post_save, post_delete], sender=Client)

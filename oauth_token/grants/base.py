@@ -56,6 +56,9 @@ class BaseGrant:
     grant_type: ClassVar[str]
     # Shown in discovery's grant_types_supported.
     advertised: ClassVar[bool] = True
+    # Whether validation and issuance must share one transaction (anything that consumes a
+    # single-use artefact). Grants that only read may skip it: it is a BEGIN on SQLite.
+    atomic: ClassVar[bool] = True
 
     def validate(self, context: TokenContext) -> GrantResult:
         raise NotImplementedError

@@ -10,6 +10,7 @@ class ClientCredentialsGrant(BaseGrant):
     ``<client_id>@clients``) on an API it holds a client grant for."""
 
     grant_type = "client_credentials"
+    atomic = False
 
     def validate(self, context: TokenContext) -> GrantResult:
         request, client = context.request, context.client

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from .. import cache
 from ..client_auth import authenticate_client
 from ..errors import InvalidRequest, UnauthorizedClient
 from ..grants import TokenContext, get_grant
@@ -20,6 +23,10 @@ class TokenView(OAuthAPIView):
     http_method_names = ["post", "options"]
 
     def post(self, request: Request) -> HttpResponse:
+        with cache.request_scope():
+            return self._post(request)
+
+    def _post(self, request: Request) -> HttpResponse:
         token_request = parse_token_request(request._request)
         grant = get_grant(token_request.get("grant_type"))
         authenticated = authenticate_client(token_request)
@@ -29,7 +36,7 @@ class TokenView(OAuthAPIView):
         if client.require_dpop:
             raise InvalidRequest("This client must send a DPoP proof.")
         context = TokenContext(token_request, client, authenticated.method)
-        with transaction.atomic():
+        with transaction.atomic() if grant.atomic else nullcontext():
             result = grant.validate(context)
             issued = issue(result, context)
         return json_response(issued.as_body())

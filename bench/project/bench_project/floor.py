@@ -6,7 +6,6 @@ so the ratio oauth_token / floor is the cost of everything that is not cryptogra
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from functools import lru_cache
@@ -36,8 +35,13 @@ def _token() -> dict[str, Any]:
     kid, key = _signing()
     now = int(time.time())
     claims = {
-        "iss": "http://127.0.0.1:8000/", "sub": "bench@clients", "aud": "https://api.example.com",
-        "iat": now, "exp": now + 86400, "jti": secrets.token_urlsafe(16), "client_id": "bench",
+        "iss": "http://127.0.0.1:8000/",
+        "sub": "bench@clients",
+        "aud": "https://api.example.com",
+        "iat": now,
+        "exp": now + 86400,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": "bench",
         "scope": "read:things write:things",
     }
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})

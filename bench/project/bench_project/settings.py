@@ -32,7 +32,9 @@ TEMPLATES = [
     {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True, "OPTIONS": {}}
 ]
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{os.path.join(BASE, '..', 'bench.sqlite3')}")
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{os.path.join(BASE, '..', 'bench.sqlite3')}"
+    )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = None
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bench")}
