@@ -25,10 +25,17 @@ DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": 86400,
     "ID_TOKEN_LIFETIME": 36000,
     "AUTHORIZATION_CODE_LIFETIME": 60,
+    # Refresh-token families: absolute and idle (inactivity) lifetimes, 0 = unlimited;
+    # rotation on each use; seconds after a rotation during which the rotated token may be
+    # presented again and gets the same successor (Auth0's reuse interval) instead of
+    # revoking the family (RFC 9700 §4.14.2).
     "REFRESH_TOKEN_ABSOLUTE_LIFETIME": 30 * 86400,
     "REFRESH_TOKEN_IDLE_LIFETIME": 15 * 86400,
     "REFRESH_TOKEN_ROTATION": True,
     "REFRESH_TOKEN_REUSE_LEEWAY": 0,
+    # RFC 9449 §5: public clients' refresh tokens are bound to their DPoP key; bind
+    # confidential clients' too when True.
+    "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS": False,
     # API used when a request names no audience (Auth0's "default audience").
     "DEFAULT_AUDIENCE": None,
     # Algorithms a signing key may use, and the one `oauth_keys rotate` picks by default.
@@ -67,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "GRANT_TYPES": {
         "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
         "password": "oauth_token.grants.password.PasswordGrant",
+        "refresh_token": "oauth_token.grants.refresh_token.RefreshTokenGrant",
     },
     # Extra grant types merged into GRANT_TYPES, so a project can add one without restating all.
     "EXTRA_GRANT_TYPES": {},

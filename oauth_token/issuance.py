@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import endpoints, keyring, secrets
+from . import endpoints, keyring, refresh_tokens, secrets
 from .conf import oauth_settings
 from .grants.base import GrantResult, TokenContext
 
@@ -116,6 +116,7 @@ def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
         scope=result.scopes,
         issued_token_type=result.issued_token_type,
     )
+    refresh_tokens.issue_refresh_token(result, context, issued)
     for step in _steps:
         step(result, context, issued)
     return issued

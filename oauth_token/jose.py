@@ -155,6 +155,14 @@ def _derive(kek: str) -> bytes:
     ).derive(kek.encode())
 
 
+def derive_key(kek: str, purpose: bytes) -> bytes:
+    """A 256-bit key for one ``purpose`` (HKDF-SHA256, RFC 5869), independent of the key that
+    seals private keys, so that using it for an HMAC never exposes the sealing key."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"oauth_token", info=b"purpose:" + purpose
+    ).derive(kek.encode())
+
+
 def _kek_id(key: bytes) -> str:
     return hashlib.sha256(b"kek-id" + key).hexdigest()[:8]
 

@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from oauth_token import keyring, provisioning
 from oauth_token.models import Api, Client
 
+pytest_plugins = ["tests.refresh.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_caches() -> Iterator[None]:

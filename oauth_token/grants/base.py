@@ -45,6 +45,9 @@ class GrantResult:
     refresh_family: Any = None
     source: Any = None
     issued_token_type: str | None = None
+    # A refresh-token family normally needs a user; a grant acting for no user sets this to
+    # allow one anyway (refresh_tokens.is_eligible).
+    allow_refresh_without_user: bool = False
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from django.utils import timezone
+
+from .. import refresh_tokens
+from ..errors import InvalidGrant, InvalidScope
+from ..lookups import ApiInfo, get_api
+from ..models import RefreshToken, RefreshTokenFamily
+from ..refresh_tokens import KEEP, REPLAY, ROTATE, Rotation
+from .base import BaseGrant, GrantResult, TokenContext
+
+
+class RefreshTokenGrant(BaseGrant):
+    """RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2) as Auth0 does it.
+
+    Checks, in order: the token is known; the family is locked (so concurrent uses
+    serialise); it was issued to this client; the family is neither revoked nor past its
+    absolute lifetime; a token already rotated is reuse (→ the whole family is revoked, except
+    within the reuse leeway, where the successor is returned again); the token is not idle-
+    expired; the DPoP binding holds (RFC 9449 §5); the user is still active; the API still
+    allows offline access; ``scope`` only narrows (§6). Consuming the token comes last, as one
+    conditional UPDATE.
+    """
+
+    grant_type = "refresh_token"
+
+    def validate(self, context: TokenContext) -> GrantResult:
+        presented = context.request.require("refresh_token")
+        token = self.find_token(presented)
+        family = self.lock_family(token)
+        self.check_client(family, context)
+        now = timezone.now()
+        self.check_family(family, now)
+        token.refresh_from_db(fields=["used_at", "last_used_at", "idle_expires_at"])
+        if token.used_at is not None:
+            action = self.reuse(family, token, presented, now)
+        else:
+            self.check_idle(token, now)
+            action = ROTATE if refresh_tokens.rotation_enabled() else KEEP
+        self.check_dpop_binding(family, context)
+        user = self.check_user(family)
+        api = self.family_api(family)
+        scopes = self.narrow(context.request.scopes(), tuple(family.scopes))
+        if action != REPLAY:
+            action = self.consume(family, token, presented, action, now)
+        return GrantResult(
+            subject=family.subject,
+            api=api,
+            scopes=scopes,
+            user=user,
+            auth_time=int(family.auth_time.timestamp()) if family.auth_time else None,
+            extra_claims=dict(family.extra_claims or {}),
+            refresh_family=Rotation(family, token, presented, action),
+        )
+
+    # Steps, in the order validate() runs them ---------------------------------------------
+
+    @staticmethod
+    def find_token(presented: str) -> RefreshToken:
+        token = refresh_tokens.find(presented)
+        if token is None:
+            raise InvalidGrant("The refresh token is invalid.")
+        return token
+
+    @staticmethod
+    def lock_family(token: RefreshToken) -> RefreshTokenFamily:
+        """``SELECT … FOR UPDATE`` on the family: of concurrent uses of one token, the first
+        rotates and the others, once it commits, see the token as used (DESIGN: single-use
+        artefacts are consumed under a lock or a conditional UPDATE)."""
+        family = (
+            RefreshTokenFamily.objects.select_for_update(of=("self",))
+            .select_related("client", "user")
+            .filter(pk=token.family_id)
+            .first()
+        )
+        if family is None:
+            raise InvalidGrant("The refresh token is invalid.")
+        return family
+
+    @staticmethod
+    def check_client(family: RefreshTokenFamily, context: TokenContext) -> None:
+        """RFC 6749 §6: the token must have been issued to the authenticated client."""
+        if family.client_id != context.client.pk:
+            raise InvalidGrant("The refresh token was not issued to this client.")
+
+    @staticmethod
+    def check_family(family: RefreshTokenFamily, now: datetime) -> None:
+        if family.is_revoked():
+            raise InvalidGrant("The refresh token has been revoked.")
+        if family.is_expired(now):
+            raise InvalidGrant("The refresh token has expired.")
+
+    @staticmethod
+    def reuse(
+        family: RefreshTokenFamily, token: RefreshToken, presented: str, now: datetime
+    ) -> str:
+        """A rotated token presented again. Within the reuse leeway (counted from its first
+        use) the same, still unused successor is returned; otherwise this is the breach RFC
+        9700 §4.14.2 describes, and the whole family is revoked once this request's
+        transaction has rolled back. Concurrent uses count: without leeway, a client that
+        races itself cannot be told apart from an attacker racing it."""
+        leeway = refresh_tokens.reuse_leeway()
+        if leeway and token.used_at is not None and now - token.used_at <= leeway:
+            successor = RefreshToken.objects.filter(parent=token).first()
+            if (
+                successor is not None
+                and successor.used_at is None
+                and not successor.is_idle_expired(now)
+                and refresh_tokens.recover_successor(token, presented) is not None
+            ):
+                return REPLAY
+        raise InvalidGrant(
+            "The refresh token has already been used; all tokens of this grant are revoked."
+        ).then(lambda: _revoke(family, "reuse"))
+
+    @staticmethod
+    def check_idle(token: RefreshToken, now: datetime) -> None:
+        if token.is_idle_expired(now):
+            raise InvalidGrant("The refresh token has expired after a period of inactivity.")
+
+    @staticmethod
+    def check_dpop_binding(family: RefreshTokenFamily, context: TokenContext) -> None:
+        """RFC 9449 §5: a family bound to a key is refreshed only with a proof by that key.
+        ``context.dpop_jkt`` is the thumbprint of the request's validated proof, if any."""
+        if family.dpop_jkt is None:
+            return
+        if not context.dpop_jkt or not hmac.compare_digest(family.dpop_jkt, context.dpop_jkt):
+            raise InvalidGrant(
+                "The refresh token is bound to a DPoP key; send a DPoP proof signed with it."
+            )
+
+    @staticmethod
+    def check_user(family: RefreshTokenFamily) -> object:
+        user = family.user
+        if user is not None and not user.is_active:
+            raise InvalidGrant("The user of this refresh token is no longer active.")
+        return user
+
+    @staticmethod
+    def family_api(family: RefreshTokenFamily) -> ApiInfo | None:
+        """The family's API as configured now: gone, or no longer allowing offline access,
+        ends the family's usefulness."""
+        if not family.audience:
+            return None
+        api = get_api(family.audience)
+        if api is None:
+            raise InvalidGrant("The API this refresh token was issued for no longer exists.")
+        if not api.allow_offline_access:
+            raise InvalidGrant("The API this refresh token was issued for no longer allows it.")
+        return api
+
+    @staticmethod
+    def narrow(requested: tuple[str, ...] | None, granted: tuple[str, ...]) -> tuple[str, ...]:
+        """RFC 6749 §6: absent means the scope originally granted; a requested scope may drop
+        values but add none. The family (and so the next refresh token) keeps its scope."""
+        if requested is None:
+            return granted
+        extra = [s for s in requested if s not in granted]
+        if extra:
+            raise InvalidScope(
+                f"Scope exceeds what was originally granted: {' '.join(extra)[:200]}."
+            )
+        if not requested:
+            raise InvalidScope("The requested scope is empty.")
+        return requested
+
+    def consume(
+        self,
+        family: RefreshTokenFamily,
+        token: RefreshToken,
+        presented: str,
+        action: str,
+        now: datetime,
+    ) -> str:
+        """Rotation: one conditional UPDATE (``WHERE used_at IS NULL``); a request that finds
+        it already done lost a race the family lock did not serialise, and is reuse."""
+        if action == KEEP:
+            RefreshToken.objects.filter(pk=token.pk).update(
+                last_used_at=now, idle_expires_at=refresh_tokens.idle_expiry(family, now)
+            )
+            return KEEP
+        claimed = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True).update(
+            used_at=now, last_used_at=now
+        )
+        if claimed == 1:
+            return ROTATE
+        token.refresh_from_db(fields=["used_at"])
+        return self.reuse(family, token, presented, now)
+
+
+def _revoke(family: RefreshTokenFamily, reason: str) -> None:
+    refresh_tokens.revoke_family(family, reason)
