@@ -156,15 +156,26 @@ def create_client(
     return CreatedClient(client, secret)
 
 
-def assign_secret(client: Client) -> str | None:
-    """Give an unsaved client a fresh secret when its auth method uses one (the admin's add
-    form builds the instance itself); returns the secret to show once."""
-    if not _needs_secret(client.token_endpoint_auth_method):
+def ensure_secret(client: Client) -> str | None:
+    """Make a client's stored secret fit its auth method (the admin edits the method itself).
+
+    A method without a secret clears it; a method that needs one and has none (or, for
+    client_secret_jwt, whose HMAC key the server must hold sealed, has no sealed copy) gets a
+    fresh secret, returned to be shown once. Otherwise the secret stays and None is returned.
+    """
+    method = client.token_endpoint_auth_method
+    if not _needs_secret(method):
         client.secret_digest = client.secret_sealed = ""
         return None
-    secret = secrets.new_secret()
-    _store_secret(client, secret)
-    return secret
+    if not client.secret_digest or (
+        method == AuthMethod.CLIENT_SECRET_JWT and not client.secret_sealed
+    ):
+        secret = secrets.new_secret()
+        _store_secret(client, secret)
+        return secret
+    if method != AuthMethod.CLIENT_SECRET_JWT:
+        client.secret_sealed = ""  # no decryptable copy where only the digest is needed
+    return None
 
 
 def get_client(client_id: str) -> Client:

@@ -1,0 +1,8 @@
+"""Django admin for oauth_token, one module per concern.
+
+A feature adds its own module here (``admin/refresh_tokens.py``, ``admin/consents.py``, ...)
+and imports it below. Shared rules: no secret, digest or private key is ever displayed, except a
+client secret on the one page that follows its creation or rotation (``clients.py``).
+"""
+
+from . import apis, clients, keys, revocation  # noqa: F401

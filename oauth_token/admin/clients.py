@@ -1,0 +1,218 @@
+"""Clients and their client grants.
+
+A client secret exists in clear only in the response that follows its creation or rotation:
+that page is rendered directly (``Cache-Control: no-store``), never stored in the session or a
+message cookie, and every later page shows only whether a secret is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from .. import provisioning
+from ..models import Client, ClientGrant
+from ..models.clients import SECRET_AUTH_METHODS
+
+_NEW_SECRETS = "_oauth_token_new_secrets"
+
+
+def _as_form_error(exc: ValidationError) -> forms.ValidationError:
+    return forms.ValidationError(exc.messages)
+
+
+class ClientForm(forms.ModelForm):
+    grant_types = forms.MultipleChoiceField(
+        choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    redirect_uris = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One absolute URI per line (RFC 6749 §3.1.2).",
+    )
+    jwks_uri = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="Where to fetch the client's JWK Set (instead of pasting it).",
+    )
+
+    class Meta:
+        model = Client
+        exclude: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        grant_types = self.fields["grant_types"]
+        assert isinstance(grant_types, forms.MultipleChoiceField)
+        grant_types.choices = [(g, g) for g in provisioning.known_grant_types()]
+        if self.instance.pk is None and not self.is_bound:
+            self.initial["grant_types"] = list(provisioning.DEFAULT_GRANT_TYPES)
+        uris = self.initial.get("redirect_uris")
+        if isinstance(uris, list):
+            self.initial["redirect_uris"] = "\n".join(uris)
+
+    def clean_redirect_uris(self) -> list[str]:
+        return list(dict.fromkeys(str(self.cleaned_data.get("redirect_uris") or "").split()))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            provisioning.validate_client_settings(
+                client_type=data.get("client_type", ""),
+                auth_method=data.get("token_endpoint_auth_method", ""),
+                grant_types=data.get("grant_types") or [],
+                redirect_uris=data.get("redirect_uris") or [],
+                jwks=data.get("jwks"),
+                jwks_uri=data.get("jwks_uri") or "",
+            )
+        except ValidationError as exc:
+            raise _as_form_error(exc) from exc
+        return data
+
+
+class ClientGrantForm(forms.ModelForm):
+    scopes = forms.CharField(
+        required=False,
+        help_text="Space-separated scopes of the API; empty grants every scope it has.",
+    )
+
+    class Meta:
+        model = ClientGrant
+        fields = ["client", "api", "scopes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scopes = self.initial.get("scopes")
+        if isinstance(scopes, list):
+            self.initial["scopes"] = " ".join(scopes)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        api = data.get("api")
+        if api is None:
+            return data
+        known = list(api.scopes.values_list("name", flat=True))
+        wanted = list(dict.fromkeys(str(data.get("scopes") or "").split())) or sorted(known)
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            self.add_error("scopes", f"{api.identifier} has no scope(s): {', '.join(unknown)}.")
+        data["scopes"] = wanted
+        return data
+
+
+class ClientGrantInline(admin.TabularInline):
+    model = ClientGrant
+    form = ClientGrantForm
+    extra = 0
+    autocomplete_fields = ["api"]
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    form = ClientForm
+    list_display = [
+        "name",
+        "client_id",
+        "client_type",
+        "token_endpoint_auth_method",
+        "is_active",
+        "first_party",
+        "created_at",
+    ]
+    list_filter = [
+        "client_type",
+        "token_endpoint_auth_method",
+        "is_active",
+        "first_party",
+        "require_dpop",
+        "require_par",
+    ]
+    search_fields = ["name", "client_id"]
+    readonly_fields = ["client_id", "secret_status", "created_at", "updated_at"]
+    inlines = [ClientGrantInline]
+    actions = ["rotate_secret"]
+
+    @admin.display(description="Client secret")
+    def secret_status(self, obj: Client) -> str:
+        if obj.token_endpoint_auth_method not in SECRET_AUTH_METHODS:
+            return "None (this auth method uses no secret)"
+        if not obj.secret_digest:
+            return "Not set yet: one is generated and shown once when you save"
+        return (
+            "Set; only its SHA-256 digest is stored. Use the 'Rotate secret' action to replace it."
+        )
+
+    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
+        secret = provisioning.ensure_secret(obj)
+        super().save_model(request, obj, form, change)
+        if secret:
+            setattr(request, _NEW_SECRETS, [(obj, secret)])
+
+    def response_add(self, request: HttpRequest, obj: Client, *args: Any) -> HttpResponse:
+        return self._secret_page(request) or super().response_add(request, obj, *args)
+
+    def response_change(self, request: HttpRequest, obj: Client) -> HttpResponse:
+        return self._secret_page(request) or super().response_change(request, obj)
+
+    @admin.action(description="Rotate secret (shows the new secret once)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Client]) -> Any:
+        rotated, skipped = [], []
+        for client in queryset:
+            if client.token_endpoint_auth_method in SECRET_AUTH_METHODS:
+                rotated.append((client, provisioning.rotate_secret(client)))
+            else:
+                skipped.append(client.name)
+        if skipped:
+            messages.warning(
+                request, f"No secret to rotate (auth method uses none): {', '.join(skipped)}."
+            )
+        if not rotated:
+            return None
+        setattr(request, _NEW_SECRETS, rotated)
+        return self._secret_page(request)
+
+    def _secret_page(self, request: HttpRequest) -> HttpResponse | None:
+        """The only page on which a secret appears: rendered now, stored nowhere."""
+        shown = getattr(request, _NEW_SECRETS, None)
+        if not shown:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Client secret — shown only once",
+            "shown": [
+                {
+                    "client": client,
+                    "secret": secret,
+                    "url": reverse("admin:oauth_token_client_change", args=[client.pk]),
+                }
+                for client, secret in shown
+            ],
+            "changelist_url": reverse("admin:oauth_token_client_changelist"),
+        }
+        response = TemplateResponse(request, "admin/oauth_token/client/secret.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(ClientGrant)
+class ClientGrantAdmin(admin.ModelAdmin):
+    form = ClientGrantForm
+    list_display = ["client", "api", "scope_list", "created_at"]
+    list_filter = ["api"]
+    search_fields = ["client__name", "client__client_id", "api__identifier", "api__name"]
+    autocomplete_fields = ["client", "api"]
+    list_select_related = ["client", "api"]
+
+    @admin.display(description="Scopes")
+    def scope_list(self, obj: ClientGrant) -> str:
+        return " ".join(obj.scopes or [])
