@@ -85,6 +85,11 @@ def _settings_errors() -> list[Any]:
         "CLIENT_ASSERTION_MAX_LIFETIME",
         "MAX_BODY_BYTES",
         "MAX_PARAMETER_LENGTH",
+        "DEVICE_CODE_LIFETIME",
+        "DEVICE_CODE_INTERVAL",
+        "DEVICE_ACTIVATION_MAX_FAILURES",
+        "DEVICE_ACTIVATION_FAILURE_WINDOW",
+        "PAR_LIFETIME",
     ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

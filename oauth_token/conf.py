@@ -36,6 +36,16 @@ DEFAULTS: dict[str, Any] = {
     # RFC 9449 §5: public clients' refresh tokens are bound to their DPoP key; bind
     # confidential clients' too when True.
     "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS": False,
+    # Device authorization (RFC 8628): code lifetime, minimum polling interval, and how many
+    # wrong user codes a person (or an IP address) may enter at /activate per window.
+    "DEVICE_CODE_LIFETIME": 900,
+    "DEVICE_CODE_INTERVAL": 5,
+    "DEVICE_ACTIVATION_MAX_FAILURES": 10,
+    "DEVICE_ACTIVATION_FAILURE_WINDOW": 900,
+    # Pushed authorization requests (RFC 9126): request_uri lifetime, and whether every client
+    # must push its authorization requests (Client.require_par does it per client).
+    "PAR_LIFETIME": 60,
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
     # API used when a request names no audience (Auth0's "default audience").
     "DEFAULT_AUDIENCE": None,
     # Algorithms a signing key may use, and the one `oauth_keys rotate` picks by default.
@@ -75,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
         "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
         "password": "oauth_token.grants.password.PasswordGrant",
         "refresh_token": "oauth_token.grants.refresh_token.RefreshTokenGrant",
+        "urn:ietf:params:oauth:grant-type:device_code": (
+            "oauth_token.grants.device_code.DeviceCodeGrant"
+        ),
     },
     # Extra grant types merged into GRANT_TYPES, so a project can add one without restating all.
     "EXTRA_GRANT_TYPES": {},

@@ -81,6 +81,13 @@ class AccessDenied(OAuthError):
     default_description = "Access denied."
 
 
+class InvalidRequestUri(OAuthError):
+    """RFC 9101 §7.1 / RFC 9126 §4: a ``request_uri`` that is unknown, expired or used."""
+
+    error = "invalid_request_uri"
+    default_description = "The request_uri is invalid, expired or already used."
+
+
 class InvalidTarget(OAuthError):
     error = "invalid_target"
     default_description = "The requested audience is invalid."

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from .views import discovery
+from .views.device import ActivateView, DeviceAuthorizationView
+from .views.par import PushedAuthorizationView
 from .views.token import TokenView
 
 app_name = "oauth_token"
@@ -10,4 +12,7 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", discovery.configuration, name="oauth_metadata"),
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
     path("oauth/token", TokenView.as_view(), name="token"),
+    path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),
+    path("activate", ActivateView.as_view(), name="activate"),
+    path("oauth/par", PushedAuthorizationView.as_view(), name="par"),
 ]

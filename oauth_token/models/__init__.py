@@ -1,6 +1,8 @@
 from .apis import Api, ApiScope
 from .clients import Client, ClientGrant
+from .device import DeviceCode, DeviceCodeStatus
 from .keys import SigningKey
+from .par import PushedAuthorizationRequest
 from .refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
 from .revocation import RevokedAccessToken
 
@@ -9,6 +11,9 @@ __all__ = [
     "ApiScope",
     "Client",
     "ClientGrant",
+    "DeviceCode",
+    "DeviceCodeStatus",
+    "PushedAuthorizationRequest",
     "RefreshFamilyAccessToken",
     "RefreshToken",
     "RefreshTokenFamily",
