@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import RevokedAccessToken
+from .models import DeviceCode, PushedAuthorizationRequest, RevokedAccessToken
 
 
 @dataclass(frozen=True)
@@ -61,4 +61,12 @@ def run(batch_size: int = 1000, now: datetime | None = None) -> dict[str, int]:
 register(
     "revoked_access_tokens",
     lambda now: RevokedAccessToken.objects.filter(expires_at__lte=now),
+)
+# RFC 8628: a device code past its lifetime can only ever answer expired_token.
+register("device_codes", lambda now: DeviceCode.objects.filter(expires_at__lte=now))
+# RFC 9126: a request_uri past its lifetime can never be redeemed (browsers that already
+# redeemed it hold the parameters in their session, not in this row).
+register(
+    "pushed_authorization_requests",
+    lambda now: PushedAuthorizationRequest.objects.filter(expires_at__lte=now),
 )

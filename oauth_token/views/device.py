@@ -15,6 +15,7 @@ from rest_framework.request import Request
 
 from .. import device
 from ..client_auth import authenticate_client
+from ..conf import oauth_settings
 from ..errors import OAuthError, TooManyAttempts, UnauthorizedClient
 from ..grants.base import BaseGrant
 from ..lookups import get_api
@@ -109,7 +110,7 @@ class ActivateView(View):
     def lookup(self, request: HttpRequest, raw: str) -> DeviceCode | HttpResponse:
         """The pending device code for ``raw``, or the page explaining why there is none."""
         user_key = str(request.user.pk)
-        ip = request.META.get("REMOTE_ADDR")
+        ip = str(oauth_settings.CLIENT_IP_FUNCTION(request))
         try:
             device.check_throttle(user_key, ip)
             code = device.normalize_user_code(raw)
