@@ -19,7 +19,7 @@ class DeviceCodeAdmin(admin.ModelAdmin):
     list_select_related = ["client", "user"]
     date_hierarchy = "created_at"
     # The device code exists only as a digest, and that is not shown either.
-    fields = readonly_fields = [
+    readonly_fields = (
         "display_user_code",
         "client",
         "scopes",
@@ -33,7 +33,8 @@ class DeviceCodeAdmin(admin.ModelAdmin):
         "decided_at",
         "consumed_at",
         "created_at",
-    ]
+    )
+    fields = readonly_fields
 
     @admin.display(description="user code", ordering="user_code")
     def display_user_code(self, obj: DeviceCode) -> str:

@@ -18,7 +18,8 @@ class PushedAuthorizationRequestAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     date_hierarchy = "created_at"
     # The request_uri exists only as a digest, and that is not shown either.
-    fields = readonly_fields = ["client", "parameters", "expires_at", "consumed_at", "created_at"]
+    readonly_fields = ("client", "parameters", "expires_at", "consumed_at", "created_at")
+    fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
