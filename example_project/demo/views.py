@@ -1,0 +1,37 @@
+"""The demo resource server: ``GET /api/whoami`` for tokens with audience
+https://api.example.com and the ``read:things`` scope."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oauth_token.authentication import AccessTokenAuthentication, RequiredScopes
+
+DEMO_AUDIENCE = "https://api.example.com"
+
+
+class WhoAmI(APIView):
+    """Echoes the verified token: who (``sub``), through which client, with which scopes."""
+
+    authentication_classes = [AccessTokenAuthentication]
+    permission_classes = [RequiredScopes]
+    token_audience = DEMO_AUDIENCE
+    required_scopes = ["read:things"]
+
+    def get(self, request: Request) -> Response:
+        claims = request.auth
+        return Response(
+            {
+                "sub": claims["sub"],
+                "client_id": claims["client_id"],
+                "scope": claims.get("scope", ""),
+            }
+        )
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/home.html")

@@ -1,0 +1,111 @@
+"""Settings of the example project, configured only through the environment (django-environ).
+
+| variable                   | default                                                   |
+|----------------------------|-----------------------------------------------------------|
+| DATABASE_URL               | SQLite file example_project/db.sqlite3                    |
+| CACHE_URL                  | local memory (redis://127.0.0.1:6379/0 for several workers)|
+| SECRET_KEY, DEBUG, ALLOWED_HOSTS | development values (a warning when DEBUG is off)    |
+| OAUTH_ISSUER               | http://127.0.0.1:8000/                                    |
+| OAUTH_KEY_ENCRYPTION_KEY   | a development value in DEBUG; required otherwise          |
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=True)
+_DEV_SECRET_KEY = "django-insecure-example-project-development-only-0123456789"
+_DEV_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=_DEV_ALLOWED_HOSTS)
+# Read by demo.checks: development defaults still in use (a warning when DEBUG is off).
+EXAMPLE_DEV_DEFAULTS = [
+    name
+    for name, in_use in (
+        ("SECRET_KEY", SECRET_KEY == _DEV_SECRET_KEY),
+        ("ALLOWED_HOSTS", ALLOWED_HOSTS == _DEV_ALLOWED_HOSTS),
+    )
+    if in_use
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth_token",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+OAUTH_TOKEN = {
+    "ISSUER": env.str("OAUTH_ISSUER", default="http://127.0.0.1:8000/"),
+    # Encrypts private signing keys at rest. A fixed development value keeps `runserver`
+    # friction-free; outside DEBUG it must be set (`manage.py check` reports oauth_token.E002).
+    "KEY_ENCRYPTION_KEY": env.str(
+        "OAUTH_KEY_ENCRYPTION_KEY",
+        default="example-project-development-kek-0123456789" if DEBUG else None,
+    ),
+    "RESOURCE_SERVER_AUDIENCE": "https://api.example.com",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"oauth_token": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,59 @@
+"""Running the example project as a newcomer does: ``example_project/manage.py`` in a
+subprocess, configured only through the environment, on its own SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MANAGE = ROOT / "example_project" / "manage.py"
+_CREDENTIAL = re.compile(r"^(client_id|client_secret):\s+(\S+)$", re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def example_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "OAUTH_", "DATABASE_", "CACHE_"))
+        and k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORT")
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'example.sqlite3'}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def credentials(output: str) -> dict[str, str]:
+    found = dict(_CREDENTIAL.findall(output))
+    assert set(found) == {"client_id", "client_secret"}, output
+    return found
+
+
+def manage(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *argv],
+        env=example_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def example_dir(tmp_path: Path) -> Path:
+    return tmp_path

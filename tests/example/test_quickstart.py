@@ -1,0 +1,82 @@
+"""The example project's start sequence (migrate, key, API, client, user) in a subprocess."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .conftest import credentials, manage
+
+
+def test_quickstart_sets_up_once_and_prints_credentials_every_time(example_dir):
+    first = manage(example_dir, "quickstart", "--no-serve", "--port", "8765")
+    assert first.returncode == 0, first.stderr
+    assert "signing key:   created" in first.stdout
+    creds = credentials(first.stdout)
+    assert f"-u {creds['client_id']}:{creds['client_secret']}" in first.stdout
+    assert "http://127.0.0.1:8765/oauth/token" in first.stdout
+    assert "demo / demo-password-123" in first.stdout
+
+    second = manage(example_dir, "quickstart", "--no-serve")
+    assert second.returncode == 0, second.stderr
+    assert "signing key:   present" in second.stdout
+    again = credentials(second.stdout)
+    assert again["client_id"] == creds["client_id"]
+    assert again["client_secret"] != creds["client_secret"]
+
+    db = sqlite3.connect(example_dir / "example.sqlite3")
+    try:
+        counts = {
+            table: db.execute(f"select count(*) from {table}").fetchone()[0]
+            for table in (
+                "oauth_token_api",
+                "oauth_token_client",
+                "oauth_token_clientgrant",
+                "oauth_token_signingkey",
+                "auth_user",
+            )
+        }
+        secrets_in_db = db.execute("select secret_digest from oauth_token_client").fetchall()
+    finally:
+        db.close()
+    assert counts == {
+        "oauth_token_api": 1,
+        "oauth_token_client": 1,
+        "oauth_token_clientgrant": 1,
+        "oauth_token_signingkey": 2,
+        "auth_user": 1,
+    }
+    assert again["client_secret"] not in str(secrets_in_db)
+
+
+def test_quickstart_without_key_encryption_key_outside_debug_fails_in_one_line(example_dir):
+    result = manage(example_dir, "quickstart", "--no-serve", DEBUG="false")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: oauth_token.E002: OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] is required when "
+        "DEBUG is off."
+    ]
+
+
+def test_check_warns_about_development_defaults_when_debug_is_off(example_dir):
+    result = manage(
+        example_dir,
+        "check",
+        "--tag",
+        "demo",
+        DEBUG="false",
+        OAUTH_KEY_ENCRYPTION_KEY="a-production-key-encryption-key-0123456789",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo.W001" in result.stderr and "SECRET_KEY, ALLOWED_HOSTS" in result.stderr
+    configured = manage(
+        example_dir,
+        "check",
+        "--tag",
+        "demo",
+        DEBUG="false",
+        SECRET_KEY="production-secret-" * 3,
+        ALLOWED_HOSTS="auth.example.com",
+        OAUTH_KEY_ENCRYPTION_KEY="a-production-key-encryption-key-0123456789",
+    )
+    assert configured.returncode == 0 and "demo.W001" not in configured.stderr
