@@ -123,12 +123,16 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
         raise InvalidRequest("The request body is not valid UTF-8 form data.") from exc
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+class _Members(list[tuple[str, Any]]):
+    """A decoded JSON object's members, distinguishable from a decoded JSON array."""
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> _Members:
     names = [n for n, _ in pairs]
     if len(names) != len(set(names)):
         dup = next(n for n in names if names.count(n) > 1)
         raise InvalidRequest(f"Parameter {_safe(dup)} was sent more than once.")
-    return pairs
+    return _Members(pairs)
 
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -138,7 +142,7 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidRequest("The request body is not valid JSON.") from exc
-    if not isinstance(pairs, list):
+    if not isinstance(pairs, _Members):
         raise InvalidRequest("The JSON body must be an object.")
     if len(pairs) > _MAX_FIELDS:
         raise InvalidRequest("Too many parameters.")

@@ -34,8 +34,45 @@ class KeyPair:
         return str(self.jwk["kid"])
 
 
+_RSA_POOL: list[Any] = []
+_rsa_turn = [0]
+
+
+def _pooled_rsa_key() -> Any:
+    """RSA generation costs ~100 ms; tests cycle through four keys, so any four consecutive
+    calls (victim, attacker, ...) still get distinct keys."""
+    if len(_RSA_POOL) < 4:
+        _RSA_POOL.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return _RSA_POOL[-1]
+    _rsa_turn[0] = (_rsa_turn[0] + 1) % len(_RSA_POOL)
+    return _RSA_POOL[_rsa_turn[0]]
+
+
+_SERVER_POOL: list[Any] = []
+_server_turn = [0]
+
+
+def fast_server_keys(monkeypatch: Any) -> None:
+    """Let ``keyring.rotate`` draw RSA keys from a pool of its own (distinct from the clients'
+    pool) instead of generating two per test: the battery has hundreds of cases."""
+    from oauth_token import jose
+
+    real = jose.generate_private_key
+
+    def pooled(alg: str) -> Any:
+        if alg not in ("RS256", "PS256"):
+            return real(alg)
+        if len(_SERVER_POOL) < 4:
+            _SERVER_POOL.append(real(alg))
+            return _SERVER_POOL[-1]
+        _server_turn[0] = (_server_turn[0] + 1) % len(_SERVER_POOL)
+        return _SERVER_POOL[_server_turn[0]]
+
+    monkeypatch.setattr(jose, "generate_private_key", pooled)
+
+
 def rsa_keypair(kid: str | None = None, alg: str = "RS256") -> KeyPair:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = _pooled_rsa_key()
     jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
     jwk.update({"kid": kid or uuid.uuid4().hex[:12], "alg": alg, "use": "sig"})
     return KeyPair(private, jwk, alg)
@@ -146,3 +183,24 @@ def assert_oauth_error(response: Any, status: int, error: str) -> dict[str, Any]
     assert set(body) <= {"error", "error_description", "error_uri"}, body
     assert response["Cache-Control"] == "no-store"
     return body
+
+
+def db_state() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every oauth_token model and of the user model: compared before and after a
+    refused request to prove it changed nothing."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    models = [*apps.get_app_config("oauth_token").get_models(), get_user_model()]
+    return {m._meta.label: list(m.objects.order_by("pk").values_list()) for m in models}
+
+
+def hmac_signed_jwt(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
+    """HS256 computed by hand with any bytes as the key (PyJWT refuses PEM/JWK-looking keys,
+    which is exactly what an attacker would use)."""
+    import hashlib
+    import hmac
+
+    signing_input = unsigned_jwt(header, claims).rsplit(".", 1)[0]
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return unsigned_jwt(header, claims, signature)

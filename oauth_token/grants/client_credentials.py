@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ..errors import AccessDenied
+from ..errors import AccessDenied, UnauthorizedClient
 from ..lookups import get_granted_scopes
 from .base import BaseGrant, GrantResult, TokenContext
 
@@ -14,6 +14,9 @@ class ClientCredentialsGrant(BaseGrant):
 
     def validate(self, context: TokenContext) -> GrantResult:
         request, client = context.request, context.client
+        if client.is_public:
+            # RFC 6749 §4.4: confidential clients only; a public client proves nothing.
+            raise UnauthorizedClient("Public clients may not use the client_credentials grant.")
         api = self.resolve_api(request.get("audience"))
         assert api is not None
         allowed = get_granted_scopes(client.client_id, api.identifier)
