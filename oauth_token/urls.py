@@ -3,6 +3,8 @@ from django.urls import path
 from .views import discovery
 from .views.device import ActivateView, DeviceAuthorizationView
 from .views.par import PushedAuthorizationView
+from .views.introspect import IntrospectView
+from .views.revoke import RevokeView
 from .views.token import TokenView
 
 app_name = "oauth_token"
@@ -15,4 +17,6 @@ urlpatterns = [
     path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),
     path("activate", ActivateView.as_view(), name="activate"),
     path("oauth/par", PushedAuthorizationView.as_view(), name="par"),
+    path("oauth/revoke", RevokeView.as_view(), name="revoke"),
+    path("oauth/introspect", IntrospectView.as_view(), name="introspect"),
 ]

@@ -1,0 +1,137 @@
+"""Recognising a token presented to the revocation (RFC 7009) and introspection (RFC 7662)
+endpoints, one small class per kind of token this server issues.
+
+``token_type_hint`` only decides which kind is tried first (RFC 7009 §2.1, RFC 7662 §2.1:
+the server extends its search to every kind when the hint is wrong or unknown). A token that
+no kind recognises (another issuer's, a forgery, one signed by a revoked key, garbage) is
+simply not found: revocation answers 200 and introspection ``{"active": false}``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from . import endpoints, jose, keyring, lookups, revocation
+from .authentication import AccessTokenClaims, user_for_claims
+from .errors import InvalidToken
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+
+@dataclass(frozen=True)
+class FoundToken:
+    """A token this server issued: its kind, the client it was issued to, whether it is
+    active now, and its RFC 7662 §2.2 members (without ``active``)."""
+
+    kind: str
+    client_id: str
+    active: bool
+    members: dict[str, Any] = field(default_factory=dict)
+    handle: Any = field(default=None, repr=False, compare=False)
+
+
+class TokenKind:
+    name: ClassVar[str]
+
+    def find(self, token: str) -> FoundToken | None:
+        raise NotImplementedError
+
+    def revoke(self, found: FoundToken) -> None:
+        raise NotImplementedError
+
+
+def own_jwt_claims(token: str, *, access_token: bool) -> dict[str, Any] | None:
+    """Claims of a JWT this server signed with a published key (signature and ``iss``
+    verified; expiry left to the caller), or None. ``access_token`` selects RFC 9068 tokens
+    (``typ: at+jwt``) or, when False, any other of our JWTs (ID tokens)."""
+    try:
+        header = jose.unverified_header(token)
+    except jose.JoseError:
+        return None
+    typ = header.get("typ")
+    is_access = isinstance(typ, str) and typ.lower() in ACCESS_TOKEN_TYPES
+    if is_access != access_token:
+        return None
+    kid = header.get("kid")
+    found = keyring.verification_key(kid) if isinstance(kid, str) else None
+    if found is None or header.get("alg") != found[0]:
+        return None
+    alg, key = found
+    try:
+        return jose.verify(
+            token,
+            key,
+            [alg],
+            issuer=endpoints.issuer(),
+            require=("iss", "sub", "exp", "iat"),
+            verify_exp=False,
+        )
+    except jose.JoseError:
+        return None
+
+
+class AccessTokens(TokenKind):
+    """RFC 9068 JWT access tokens: recognised by our signature; active until ``exp`` unless
+    their ``jti`` is on the denylist, their client is gone or their user inactive. Revoking
+    one denylists its ``jti`` until it would have expired (RFC 7009 §2)."""
+
+    name = "access_token"
+
+    def find(self, token: str) -> FoundToken | None:
+        claims = own_jwt_claims(token, access_token=True)
+        if claims is None or not all(
+            isinstance(claims.get(c), str) for c in ("jti", "client_id", "sub")
+        ):
+            return None
+        names = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
+        members: dict[str, Any] = {k: claims[k] for k in names if k in claims}
+        cnf = claims.get("cnf")
+        members["token_type"] = "DPoP" if isinstance(cnf, dict) and cnf.get("jkt") else "Bearer"
+        for optional in ("cnf", "act", "auth_time"):
+            if optional in claims:
+                members[optional] = claims[optional]
+        return FoundToken(
+            self.name, claims["client_id"], self._is_active(claims, token), members, claims
+        )
+
+    @staticmethod
+    def _is_active(claims: dict[str, Any], token: str) -> bool:
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or exp <= time.time():
+            return False
+        if revocation.is_revoked(claims["jti"]):
+            return False
+        if lookups.get_client(claims["client_id"]) is None:
+            return False
+        try:
+            user_for_claims(AccessTokenClaims(claims, token, "Bearer"))
+        except InvalidToken:
+            return False
+        return True
+
+    def revoke(self, found: FoundToken) -> None:
+        claims = found.handle
+        expires_at = datetime.fromtimestamp(float(claims["exp"]), tz=UTC)
+        revocation.revoke_access_tokens(
+            [(claims["jti"], expires_at)], client_id=found.client_id, reason="revoked by client"
+        )
+
+
+KINDS: tuple[TokenKind, ...] = (AccessTokens(),)
+
+
+def find(token: str, hint: str | None = None) -> FoundToken | None:
+    """The kind named by ``hint`` first, then every other kind."""
+    ordered = sorted(KINDS, key=lambda kind: kind.name != hint)
+    for kind in ordered:
+        found = kind.find(token)
+        if found is not None:
+            return found
+    return None
+
+
+def kind_of(found: FoundToken) -> TokenKind:
+    return next(k for k in KINDS if k.name == found.kind)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import basic
+
+API = "https://api.example.com"
+
+
+@pytest.fixture
+def client_token(token_request: Any, signing_keys: Any) -> Callable[[tuple[str, str]], str]:
+    """A client_credentials access token for (client_id, secret) from the token endpoint."""
+
+    def obtain(auth: tuple[str, str]) -> str:
+        response = token_request({"grant_type": "client_credentials", "audience": API}, auth=auth)
+        assert response.status_code == 200, response.content
+        return str(response.json()["access_token"])
+
+    return obtain
+
+
+@pytest.fixture
+def m2m(m2m_client: Any) -> tuple[str, str]:
+    client, secret = m2m_client
+    return client.client_id, secret
+
+
+@pytest.fixture
+def other_m2m(make_client: Any, api: Any) -> tuple[str, str]:
+    from oauth_token import provisioning
+
+    client, secret = make_client(name="Other machine")
+    provisioning.grant(client, api, ["read:things"])
+    return client.client_id, secret
+
+
+@pytest.fixture
+def post_form(api_client: Any) -> Callable[..., Any]:
+    """POST form data to ``path``; ``auth=(id, secret)`` adds a Basic header."""
+
+    def post(
+        path: str, data: dict[str, str], auth: tuple[str, str] | None = None, **headers: Any
+    ) -> Any:
+        if auth:
+            headers["HTTP_AUTHORIZATION"] = basic(*auth)
+        return api_client.generic(
+            "POST",
+            path,
+            urlencode(data),
+            content_type="application/x-www-form-urlencoded",
+            **headers,
+        )
+
+    return post
