@@ -184,7 +184,9 @@ def test_client_without_can_introspect_is_forbidden(post_form, client_token, m2m
 
 
 def test_public_clients_cannot_introspect(post_form, make_client, signing_keys):
-    client, _ = make_client(name="SPA", client_type="public", can_introspect=True)
+    client, _ = make_client(
+        name="SPA", client_type="public", grant_types=["password"], can_introspect=True
+    )
     response = post_form("/oauth/introspect", {"token": "x", "client_id": client.client_id})
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
