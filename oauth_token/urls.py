@@ -2,8 +2,8 @@ from django.urls import path
 
 from .views import discovery
 from .views.device import ActivateView, DeviceAuthorizationView
-from .views.par import PushedAuthorizationView
 from .views.introspect import IntrospectView
+from .views.par import PushedAuthorizationView
 from .views.revoke import RevokeView
 from .views.token import TokenView
 
