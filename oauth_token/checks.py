@@ -135,6 +135,34 @@ def _settings_errors() -> list[Any]:
     return errors
 
 
+def _refresh_token_errors() -> list[Any]:
+    """Refresh-token lifetimes and leeway are seconds (0 = unlimited / no leeway); the
+    policy switches are booleans."""
+    errors: list[Any] = []
+    user = oauth_settings.user_settings
+    for name in (
+        "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+        "REFRESH_TOKEN_IDLE_LIFETIME",
+        "REFRESH_TOKEN_REUSE_LEEWAY",
+    ):
+        value = user.get(name, DEFAULTS[name])
+        if value is None and name != "REFRESH_TOKEN_REUSE_LEEWAY":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors.append(
+                Error(
+                    f"OAUTH_TOKEN['{name}'] must be a non-negative integer (seconds).",
+                    id="oauth_token.E020",
+                )
+            )
+    for name in ("REFRESH_TOKEN_ROTATION", "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS"):
+        if not isinstance(user.get(name, DEFAULTS[name]), bool):
+            errors.append(
+                Error(f"OAUTH_TOKEN['{name}'] must be True or False.", id="oauth_token.E021")
+            )
+    return errors
+
+
 def _migrations_pending() -> bool:
     from django.db.migrations.executor import MigrationExecutor
 
@@ -171,7 +199,7 @@ def _key_errors() -> list[Any]:
 
 @register("oauth_token")
 def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    return _issuer_errors() + _kek_errors() + _settings_errors()
+    return _issuer_errors() + _kek_errors() + _settings_errors() + _refresh_token_errors()
 
 
 @register("oauth_token")

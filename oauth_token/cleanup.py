@@ -15,7 +15,12 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import DeviceCode, PushedAuthorizationRequest, RevokedAccessToken
+from .models import (
+    DeviceCode,
+    PushedAuthorizationRequest,
+    RefreshFamilyAccessToken,
+    RevokedAccessToken,
+)
 
 
 @dataclass(frozen=True)
@@ -69,4 +74,20 @@ register("device_codes", lambda now: DeviceCode.objects.filter(expires_at__lte=n
 register(
     "pushed_authorization_requests",
     lambda now: PushedAuthorizationRequest.objects.filter(expires_at__lte=now),
+)
+
+
+def _dead_refresh_families(now: datetime) -> QuerySet:
+    from .refresh_tokens import dead_families
+
+    return dead_families(now)
+
+
+# Refresh-token families that can issue nothing more and whose access tokens have all expired
+# (their refresh tokens and access-token records go with them), then the expired access-token
+# records of families still alive.
+register("refresh_token_families", _dead_refresh_families)
+register(
+    "refresh_family_access_tokens",
+    lambda now: RefreshFamilyAccessToken.objects.filter(expires_at__lte=now),
 )

@@ -306,29 +306,3 @@ def dead_families(now: datetime | None = None) -> Any:
         .filter(~Exists(live_access))
         .order_by("pk")
     )
-
-
-def delete_expired(batch_size: int = 1000, now: datetime | None = None) -> int:
-    """Delete dead families (with their tokens) and expired access-token records of live
-    families, ``batch_size`` rows per statement so no transaction grows without bound."""
-    now = now or timezone.now()
-    deleted = 0
-    while True:
-        ids = list(dead_families(now).values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            break
-        deleted += (
-            RefreshTokenFamily.objects.filter(pk__in=ids)
-            .delete()[1]
-            .get(RefreshTokenFamily._meta.label, 0)
-        )
-    while True:
-        ids = list(
-            RefreshFamilyAccessToken.objects.filter(expires_at__lte=now)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            break
-        deleted += RefreshFamilyAccessToken.objects.filter(pk__in=ids).delete()[0]
-    return deleted

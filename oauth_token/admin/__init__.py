@@ -5,4 +5,12 @@ and imports it below. Shared rules: no secret, digest or private key is ever dis
 client secret on the one page that follows its creation or rotation (``clients.py``).
 """
 
-from . import apis, clients, device_codes, keys, pushed_requests, revocation  # noqa: F401
+from . import (  # noqa: F401
+    apis,
+    clients,
+    device_codes,
+    keys,
+    pushed_requests,
+    refresh_tokens,
+    revocation,
+)

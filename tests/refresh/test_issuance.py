@@ -1,0 +1,137 @@
+"""When issuance starts a refresh-token family, and what the family records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from oauth_token import issuance, refresh_tokens
+from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+from tests.refresh.fixtures import token_context
+
+pytestmark = pytest.mark.django_db
+
+JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+
+def test_offline_access_for_a_user_starts_a_family(
+    offline_api, rt_client, start_family, resource_owner
+):
+    client, _ = rt_client
+    issued = start_family(client, auth_time=1_700_000_000)
+
+    assert issued.refresh_token
+    assert "refresh_token" in issued.as_body()
+    family = RefreshTokenFamily.objects.get()
+    assert family.client == client
+    assert family.user == resource_owner
+    assert family.subject == str(resource_owner.pk)
+    assert family.audience == "https://api.example.com"
+    assert family.scopes == ["openid", "profile", "read:things", "write:things", "offline_access"]
+    assert family.auth_time == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    assert family.grant_type == "authorization_code"
+    assert family.dpop_jkt is None
+    assert family.revoked_at is None
+    assert family.expires_at is not None
+    assert RefreshToken.objects.get().parent is None
+    assert list(RefreshFamilyAccessToken.objects.values_list("jti", flat=True)) == [
+        issued.access_token.jti
+    ]
+
+
+def test_no_refresh_token_without_offline_access(offline_api, rt_client, start_family):
+    client, _ = rt_client
+    issued = start_family(client, scopes=("openid", "read:things"))
+    assert issued.refresh_token is None
+    assert "refresh_token" not in issued.as_body()
+    assert not RefreshTokenFamily.objects.exists()
+
+
+def test_no_refresh_token_when_the_api_disallows_offline_access(api, rt_client, start_family):
+    client, _ = rt_client
+    assert not api.allow_offline_access
+    assert start_family(client).refresh_token is None
+    assert not RefreshTokenFamily.objects.exists()
+
+
+def test_no_refresh_token_for_a_client_without_the_refresh_grant(
+    offline_api, make_client, start_family
+):
+    client, _ = make_client(name="Code only", grant_types=["authorization_code"])
+    assert start_family(client).refresh_token is None
+    assert not RefreshTokenFamily.objects.exists()
+
+
+def test_openid_only_grant_gets_a_refresh_token(rt_client, start_family):
+    client, _ = rt_client
+    issued = start_family(client, api=None, scopes=("openid", "profile", "offline_access"))
+    assert issued.refresh_token
+    assert RefreshTokenFamily.objects.get().audience == ""
+
+
+def test_no_refresh_token_without_a_user_unless_the_grant_allows_it(
+    offline_api, rt_client, start_family
+):
+    client, _ = rt_client
+    assert start_family(client, user=None).refresh_token is None
+    assert not RefreshTokenFamily.objects.exists()
+
+    issued = start_family(client, user=None, allow_refresh_without_user=True)
+    assert issued.refresh_token
+    family = RefreshTokenFamily.objects.get()
+    assert family.user is None and family.subject == f"{client.client_id}@clients"
+
+
+def test_public_client_with_dpop_proof_gets_a_bound_family(
+    offline_api, public_rt_client, start_family
+):
+    start_family(public_rt_client, dpop_jkt=JKT)
+    assert RefreshTokenFamily.objects.get().dpop_jkt == JKT
+
+
+def test_public_client_without_proof_gets_an_unbound_family(
+    offline_api, public_rt_client, start_family
+):
+    start_family(public_rt_client)
+    assert RefreshTokenFamily.objects.get().dpop_jkt is None
+
+
+def test_confidential_client_family_is_not_bound_by_default(offline_api, rt_client, start_family):
+    client, _ = rt_client
+    start_family(client, dpop_jkt=JKT)
+    assert RefreshTokenFamily.objects.get().dpop_jkt is None
+
+
+def test_confidential_client_family_is_bound_when_settings_say_so(
+    settings, offline_api, rt_client, start_family
+):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS": True}
+    client, _ = rt_client
+    start_family(client, dpop_jkt=JKT)
+    assert RefreshTokenFamily.objects.get().dpop_jkt == JKT
+
+
+def test_refresh_family_must_be_a_rotation(offline_api, rt_client, start_family, resource_owner):
+    from oauth_token.grants.base import GrantResult
+
+    client, _ = rt_client
+    start_family(client)
+    result = GrantResult(
+        subject="x",
+        api=None,
+        scopes=("openid",),
+        user=resource_owner,
+        refresh_family=RefreshTokenFamily.objects.get(),
+    )
+    with pytest.raises(TypeError):
+        issuance.issue(result, token_context(client))
+
+
+def test_successor_values_are_keyed_and_distinct():
+    a = refresh_tokens.successor_value("parent", 1, "k" * 40)
+    assert a == refresh_tokens.successor_value("parent", 1, "k" * 40)
+    assert a != refresh_tokens.successor_value("parent", 2, "k" * 40)
+    assert a != refresh_tokens.successor_value("parent2", 1, "k" * 40)
+    assert a != refresh_tokens.successor_value("parent", 1, "j" * 40)
+    assert len(a) == 43  # 256 bits, base64url without padding

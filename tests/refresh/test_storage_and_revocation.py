@@ -1,0 +1,146 @@
+"""Refresh tokens at rest (digests only), revoking families, lookup and cleanup."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from oauth_token import cleanup, refresh_tokens, secrets
+from oauth_token.models import (
+    RefreshFamilyAccessToken,
+    RefreshToken,
+    RefreshTokenFamily,
+    RevokedAccessToken,
+)
+from oauth_token.revocation import is_revoked
+
+pytestmark = pytest.mark.django_db
+
+
+def test_database_holds_only_digests(offline_api, rt_client, start_family, refresh):
+    client, _ = rt_client
+    values = [start_family(client).refresh_token]
+    for _ in range(3):
+        values.append(refresh(values[-1]).json()["refresh_token"])
+
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    everything = dump.getvalue()
+    for value in values:
+        assert value not in everything
+        assert secrets.digest(value) in everything
+    assert sorted(RefreshToken.objects.values_list("token_digest", flat=True)) == sorted(
+        secrets.digest(v) for v in values
+    )
+
+
+def test_revoke_family_lists_unexpired_access_tokens_once(offline_api, rt_client, start_family):
+    client, _ = rt_client
+    issued = start_family(client)
+    family = RefreshTokenFamily.objects.get()
+    RefreshFamilyAccessToken.objects.create(
+        family=family, jti="long-gone", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert refresh_tokens.revoke_family(family, "admin") == 1
+    assert refresh_tokens.revoke_family(family, "again") == 1  # idempotent
+
+    family.refresh_from_db()
+    assert family.revoked_reason == "admin"
+    row = RevokedAccessToken.objects.get()
+    assert (row.jti, row.client_id, row.reason) == (
+        issued.access_token.jti,
+        client.client_id,
+        "refresh:admin",
+    )
+    assert is_revoked(issued.access_token.jti)
+    assert not is_revoked("long-gone")
+
+
+def test_revoked_family_refuses_refresh(offline_api, rt_client, start_family, refresh):
+    client, _ = rt_client
+    value = start_family(client).refresh_token
+    refresh_tokens.revoke_family(RefreshTokenFamily.objects.get(), "admin")
+    response = refresh(value)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert "revoked" in response.json()["error_description"]
+
+
+def test_revoke_token_checks_the_client(offline_api, rt_client, make_client, start_family):
+    client, _ = rt_client
+    other, _ = make_client(name="Other", grant_types=None)
+    value = start_family(client).refresh_token
+
+    assert refresh_tokens.revoke_token("not-a-token", client.client_id) is None
+    assert refresh_tokens.revoke_token(value, other.client_id) is False
+    assert RefreshTokenFamily.objects.get().revoked_at is None
+    assert refresh_tokens.revoke_token(value, client.client_id) is True
+    assert RefreshTokenFamily.objects.get().revoked_reason == "revoked by client"
+
+
+def test_is_active_follows_every_way_a_token_dies(
+    offline_api, rt_client, start_family, refresh, resource_owner
+):
+    client, _ = rt_client
+    value = start_family(client).refresh_token
+    assert refresh_tokens.is_active(refresh_tokens.find(value))
+    assert refresh_tokens.find(None) is None
+    assert refresh_tokens.find("x" * 1000) is None
+
+    RefreshToken.objects.update(idle_expires_at=timezone.now() - timedelta(seconds=1))
+    assert not refresh_tokens.is_active(refresh_tokens.find(value))
+    RefreshToken.objects.update(idle_expires_at=None)
+    resource_owner.is_active = False
+    resource_owner.save()
+    assert not refresh_tokens.is_active(refresh_tokens.find(value))
+    resource_owner.is_active = True
+    resource_owner.save()
+
+    successor = refresh(value).json()["refresh_token"]
+    assert not refresh_tokens.is_active(refresh_tokens.find(value))  # rotated
+    assert refresh_tokens.is_active(refresh_tokens.find(successor))
+    RefreshTokenFamily.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert not refresh_tokens.is_active(refresh_tokens.find(successor))
+
+
+def _age_access_records(family: RefreshTokenFamily) -> None:
+    family.access_tokens.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_cleanup_deletes_dead_families_and_keeps_live_ones(offline_api, rt_client, start_family):
+    client, _ = rt_client
+    for _ in range(5):
+        start_family(client)
+    live, revoked_recent, revoked_old, expired, idle = RefreshTokenFamily.objects.order_by("pk")
+
+    refresh_tokens.revoke_family(revoked_recent, "admin")  # its access token is still valid
+    refresh_tokens.revoke_family(revoked_old, "admin")
+    _age_access_records(revoked_old)
+    RefreshTokenFamily.objects.filter(pk=expired.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    _age_access_records(expired)
+    RefreshToken.objects.filter(family=idle).update(
+        idle_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    _age_access_records(idle)
+    stale = RefreshFamilyAccessToken.objects.create(
+        family=live, jti="stale", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    counts = cleanup.run(batch_size=2)
+
+    assert counts["refresh_token_families"] == 3
+    assert counts["refresh_family_access_tokens"] == 1
+    assert set(RefreshTokenFamily.objects.values_list("pk", flat=True)) == {
+        live.pk,
+        revoked_recent.pk,
+    }
+    assert not RefreshFamilyAccessToken.objects.filter(pk=stale.pk).exists()
+    assert RefreshToken.objects.count() == 2
+    assert cleanup.run()["refresh_token_families"] == 0
