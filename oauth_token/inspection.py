@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from . import endpoints, jose, keyring, lookups, revocation
+from . import endpoints, jose, keyring, lookups, refresh_tokens, revocation
 from .authentication import AccessTokenClaims, user_for_claims
 from .errors import InvalidToken
 
@@ -120,7 +120,43 @@ class AccessTokens(TokenKind):
         )
 
 
-KINDS: tuple[TokenKind, ...] = (AccessTokens(),)
+class RefreshTokens(TokenKind):
+    """Opaque refresh tokens (RFC 6749 §1.5), found by digest. Active while the refresh_token
+    grant would accept them; revoking one revokes its whole family and denylists the access
+    tokens issued from it (RFC 7009 §2.1)."""
+
+    name = "refresh_token"
+
+    def find(self, token: str) -> FoundToken | None:
+        row = refresh_tokens.find(token)
+        if row is None:
+            return None
+        family = row.family
+        client_id = family.client.client_id
+        members: dict[str, Any] = {
+            "scope": family.scope,
+            "client_id": client_id,
+            "sub": family.subject,
+            "iss": endpoints.issuer(),
+            "iat": int(row.created_at.timestamp()),
+            # Not an access token type (RFC 6749 §7.1), so a resource server that checks
+            # token_type never mistakes a refresh token for an access token.
+            "token_type": "refresh_token",
+        }
+        if family.audience:
+            members["aud"] = family.audience
+        expiries = [e for e in (family.expires_at, row.idle_expires_at) if e is not None]
+        if expiries:
+            members["exp"] = int(min(expiries).timestamp())
+        if family.dpop_jkt:
+            members["cnf"] = {"jkt": family.dpop_jkt}
+        return FoundToken(self.name, client_id, refresh_tokens.is_active(row), members, row)
+
+    def revoke(self, found: FoundToken) -> None:
+        refresh_tokens.revoke_family(found.handle.family, "revoked by client")
+
+
+KINDS: tuple[TokenKind, ...] = (AccessTokens(), RefreshTokens())
 
 
 def find(token: str, hint: str | None = None) -> FoundToken | None:

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import override_settings
 
-from oauth_token import keyring
+from oauth_token import keyring, provisioning
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +333,25 @@ def test_throttle_fails_closed_when_the_cache_is_down(login, user):
     response = login()
     assert_error(response, 503, "temporarily_unavailable")
     assert response["Retry-After"] == "2"
+
+
+def test_offline_access_brings_a_refresh_token_that_works(
+    login, user, token_request, password_client
+):
+    provisioning.create_api(
+        identifier="https://offline.example.com",
+        name="Offline",
+        scopes=["read:things"],
+        allow_offline_access=True,
+    )
+    response = login(audience="https://offline.example.com", scope="read:things offline_access")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["scope"] == "read:things offline_access"
+    refreshed = token_request(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        auth=password_client,
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    claims = decode(refreshed.json()["access_token"], "https://offline.example.com")
+    assert claims["sub"] == str(user.pk)

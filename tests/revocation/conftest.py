@@ -56,3 +56,62 @@ def post_form(api_client: Any) -> Callable[..., Any]:
         )
 
     return post
+
+
+OFFLINE_API = "https://offline.example.com"
+PASSWORD = "pw-alice-123"
+
+
+@pytest.fixture
+def offline_api(db: None) -> Any:
+    from oauth_token import provisioning
+
+    return provisioning.create_api(
+        identifier=OFFLINE_API,
+        name="Offline API",
+        scopes=["read:things"],
+        allow_offline_access=True,
+    )
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def app(make_client: Any) -> tuple[str, str]:
+    """(client_id, secret) of a confidential app using the password and refresh grants."""
+    client, secret = make_client(name="App", grant_types=["password", "refresh_token"])
+    return client.client_id, secret
+
+
+@pytest.fixture
+def other_app(make_client: Any) -> tuple[str, str]:
+    client, secret = make_client(name="Other app", grant_types=["password", "refresh_token"])
+    return client.client_id, secret
+
+
+@pytest.fixture
+def offline_login(
+    token_request: Any, signing_keys: Any, offline_api: Any, alice: Any
+) -> Callable[[tuple[str, str]], dict[str, Any]]:
+    """Tokens (access and refresh) for alice through the password grant."""
+
+    def login(auth: tuple[str, str]) -> dict[str, Any]:
+        response = token_request(
+            {
+                "grant_type": "password",
+                "username": "alice",
+                "password": PASSWORD,
+                "audience": OFFLINE_API,
+                "scope": "read:things offline_access",
+            },
+            auth=auth,
+        )
+        assert response.status_code == 200, response.content
+        body: dict[str, Any] = response.json()
+        assert body["refresh_token"]
+        return body
+
+    return login
