@@ -276,6 +276,12 @@ def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
     return listed
 
 
+def revoke_families(reason: str, **filters: Any) -> int:
+    """Revoke every live family matching ``filters`` (e.g. ``user=`` or ``client=``)."""
+    families = RefreshTokenFamily.objects.filter(revoked_at__isnull=True, **filters)
+    return sum(revoke_family(f, reason) for f in families.order_by("pk"))
+
+
 def revoke_token(value: str, client_id: str) -> bool | None:
     """RFC 7009 §2.1 for a refresh token: revokes its whole family (and the family's access
     tokens). None: not a refresh token we know; False: issued to another client."""

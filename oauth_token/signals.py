@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from . import cache, lookups
@@ -58,3 +59,19 @@ def _key_changed(instance: SigningKey, **kwargs: Any) -> None:
     from . import keyring
 
     _invalidate(keyring.KEYSET_CACHE_KEY())
+
+
+@receiver(pre_delete, sender=Client)
+def _client_deleted(instance: Client, **kwargs: Any) -> None:
+    """Deleting a client deletes its refresh-token families; revoke them first so the access
+    tokens they issued are denylisted rather than forgotten (RFC 7009 §2.1)."""
+    from . import refresh_tokens
+
+    refresh_tokens.revoke_families("client deleted", client=instance)
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
+def _user_deleted(instance: Any, **kwargs: Any) -> None:
+    from . import refresh_tokens
+
+    refresh_tokens.revoke_families("user deleted", user=instance)

@@ -144,3 +144,25 @@ def test_cleanup_deletes_dead_families_and_keeps_live_ones(offline_api, rt_clien
     assert not RefreshFamilyAccessToken.objects.filter(pk=stale.pk).exists()
     assert RefreshToken.objects.count() == 2
     assert cleanup.run()["refresh_token_families"] == 0
+
+
+def test_deleting_a_user_or_client_denylists_the_access_tokens_of_its_families(
+    offline_api, rt_client, make_client, start_family, resource_owner
+):
+    client, _ = rt_client
+    other, _ = make_client(name="Other", grant_types=None)
+    by_client = start_family(client)
+    by_other = start_family(other)
+
+    client.delete()
+    assert is_revoked(by_client.access_token.jti)
+    assert not is_revoked(by_other.access_token.jti)
+    assert RefreshTokenFamily.objects.count() == 1
+
+    resource_owner.delete()
+    assert is_revoked(by_other.access_token.jti)
+    assert not RefreshTokenFamily.objects.exists()
+    assert set(RevokedAccessToken.objects.values_list("reason", flat=True)) == {
+        "refresh:client deleted",
+        "refresh:user deleted",
+    }
