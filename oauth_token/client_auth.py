@@ -144,11 +144,17 @@ class ClientAssertion(ClientAuthMethod):
                     "The client assertion algorithm is not allowed.",
                 )
             try:
-                return jose.unseal(
+                secret = jose.unseal(
                     client.secret_sealed, encryption_keys(), aad=client.client_id.encode()
                 )
             except jose.JoseError as exc:
                 raise self.fail("client secret cannot be unsealed") from exc
+            if len(secret) * 8 < int(alg[2:]):
+                # RFC 7518 §3.2: the key MUST be at least as long as the hash output.
+                raise self.fail(
+                    "secret too short for alg", "The client assertion algorithm is not allowed."
+                )
+            return secret
         if alg not in jose.ASYMMETRIC_ALGORITHMS:
             raise self.fail(
                 "HMAC alg for private_key_jwt", "The client assertion algorithm is not allowed."

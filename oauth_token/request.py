@@ -89,7 +89,7 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
             raise InvalidRequest(f"Parameter {_safe(name)} is too long.")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
             raise InvalidRequest(f"Parameter {_safe(name)} contains control characters.")
-        if not _encodable(value):
+        if not _encodable(name) or not _encodable(value):
             raise InvalidRequest(f"Parameter {_safe(name)} is not valid Unicode.")
         if value != "":
             params[name] = value
@@ -112,13 +112,12 @@ def _safe(name: str) -> str:
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
         text = body.decode("utf-8")
-        return parse_qsl(
-            text,
-            keep_blank_values=True,
-            strict_parsing=False,
-            errors="strict",
-            max_num_fields=_MAX_FIELDS,
-        )
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The request body is not valid UTF-8.") from exc
+    if text.count("&") >= _MAX_FIELDS:
+        raise InvalidRequest("Too many parameters.")
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequest("The request body is not valid UTF-8 form data.") from exc
 
@@ -137,7 +136,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> _Members:
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
-        pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_object_pairs)
     except InvalidRequest:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

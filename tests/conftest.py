@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from oauth_token import keyring, provisioning
 from oauth_token.models import Api, Client
+from tests import assertions
 
 pytest_plugins = ["tests.refresh.fixtures"]
 
@@ -99,3 +101,87 @@ def _urlencode(data: dict[str, Any]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(data, doseq=True)
+
+
+# --- client authentication with assertions (RFC 7523) ------------------------------------
+
+
+@dataclass
+class JwtClient:
+    """A private_key_jwt or client_secret_jwt client and what it signs its assertions with."""
+
+    client: Client
+    key: Any  # private key object, or the shared secret (bytes) for client_secret_jwt
+    alg: str
+    kid: str | None = None
+
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
+    def assertion(self, **claims: Any) -> str:
+        return assertions.sign_assertion(self.client_id, self.key, self.alg, kid=self.kid, **claims)
+
+    def params(self, assertion: str | None = None, **extra: str) -> dict[str, str]:
+        """Form parameters of a client_credentials request authenticated by an assertion."""
+        return {
+            "grant_type": "client_credentials",
+            "audience": "https://api.example.com",
+            **assertions.assertion_params(assertion or self.assertion()),
+            **extra,
+        }
+
+
+@pytest.fixture
+def make_jwt_client(make_client: ClientFactory, api: Api) -> Callable[..., JwtClient]:
+    """``make_jwt_client("RS256")``: a private_key_jwt client with a fresh key in its inline
+    JWK Set (or served at ``jwks_uri=``); ``make_jwt_client("HS256")``: client_secret_jwt.
+    Either way granted read:things on the example API."""
+
+    def make(alg: str = "RS256", *, jwks_uri: str = "", kid: str | None = "key-1") -> JwtClient:
+        if alg.startswith("HS"):
+            client, secret = make_client(name="HMAC client", auth_method="client_secret_jwt")
+            assert secret is not None
+            provisioning.grant(client, api, ["read:things"])
+            return JwtClient(client, secret.encode(), alg)
+        private = assertions.generate_key(alg)
+        jwks = {"keys": [assertions.public_jwk(private, kid, alg)]}
+        client, _ = make_client(
+            name="Key client",
+            auth_method="private_key_jwt",
+            jwks=None if jwks_uri else jwks,
+            jwks_uri=jwks_uri,
+        )
+        provisioning.grant(client, api, ["read:things"])
+        return JwtClient(client, private, alg, kid)
+
+    return make
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[assertions.JwksServer]:
+    server = assertions.JwksServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def post_raw(api_client: APIClient) -> Callable[..., Any]:
+    """POST /oauth/token with a body sent byte for byte (for malformed requests)."""
+
+    def post(body: bytes | str, content_type: str, **headers: Any) -> Any:
+        return api_client.generic(
+            "POST", "/oauth/token", body, content_type=content_type, **headers
+        )
+
+    return post
+
+
+def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every oauth_token model: compare before and after a refused request."""
+    from django.apps import apps
+
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for model in apps.get_app_config("oauth_token").get_models()
+    }

@@ -19,10 +19,11 @@ class ClientCredentialsGrant(BaseGrant):
             raise UnauthorizedClient("Public clients may not use the client_credentials grant.")
         api = self.resolve_api(request.get("audience"))
         assert api is not None
-        allowed = get_granted_scopes(client.client_id, api.identifier)
-        if allowed is None:
+        granted = get_granted_scopes(client.client_id, api.identifier)
+        if granted is None:
             raise AccessDenied(f"Client is not authorized to access {api.identifier[:200]!r}.")
-        scopes = self.narrow_scopes(request.scopes(), allowed)
+        # A scope the API no longer defines is no longer grantable, whatever the grant lists.
+        scopes = self.narrow_scopes(request.scopes(), granted.intersection(api.scopes))
         return GrantResult(
             subject=f"{client.client_id}@clients",
             api=api,

@@ -115,7 +115,10 @@ class OAuthAPIView(APIView):
     def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         error = to_oauth_error(exc)
         if error is None:
-            raise exc
+            # A bug of ours must still answer in JSON (RFC 6749 §5.2 clients parse only that);
+            # the traceback goes to the log, never to the client.
+            logger.exception("oauth_token: unexpected error in %s", type(self).__name__)
+            error = ServerError()
         for action in error.after_rollback:
             action()
         response = error_response(error)
