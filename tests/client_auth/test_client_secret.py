@@ -233,7 +233,11 @@ def test_public_client_never_gets_client_credentials_tokens(
 ):
     """RFC 6749 §4.4: client_credentials is for confidential clients only, even when an
     operator enabled it (and a grant) for a public one."""
-    client, _ = make_client(name="Public M2M", client_type="public")
+    client, _ = make_client(
+        name="Public M2M", client_type="public", grant_types=["authorization_code"]
+    )
+    client.grant_types = ["client_credentials"]  # as an old row or a raw admin edit could hold
+    client.save()
     provisioning.grant(client, api, ["read:things"])
     assert_error(token_request({**CC, "client_id": client.client_id}), "unauthorized_client")
 
