@@ -136,7 +136,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> _Members:
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
-        pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_object_pairs)
+        pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicates)
     except InvalidRequest:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
