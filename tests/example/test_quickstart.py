@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from .conftest import credentials, manage
@@ -80,3 +81,25 @@ def test_check_warns_about_development_defaults_when_debug_is_off(example_dir):
         OAUTH_KEY_ENCRYPTION_KEY="a-production-key-encryption-key-0123456789",
     )
     assert configured.returncode == 0 and "demo.W001" not in configured.stderr
+
+
+def test_real_manage_py_json_output_and_one_line_errors(example_dir):
+    """Through the real ``manage.py`` entry point: stdout is one JSON document, a failure is
+    exit 1 with one line on stderr and no traceback, also before ``migrate`` ran."""
+    unmigrated = manage(example_dir, "oauth_keys", "list", "--json")
+    assert unmigrated.returncode == 1 and unmigrated.stdout == ""
+    assert len(unmigrated.stderr.strip().splitlines()) == 1
+    assert "migrate" in unmigrated.stderr and "Traceback" not in unmigrated.stderr
+
+    assert manage(example_dir, "quickstart", "--no-serve").returncode == 0
+    listed = manage(example_dir, "oauth_keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(k["state"] for k in json.loads(listed.stdout)) == ["current", "next"]
+
+    missing = manage(example_dir, "oauth_client", "show", "no-such-client", "--json")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.strip() == "CommandError: No client with client_id 'no-such-client'."
+
+    usage = manage(example_dir, "oauth_client", "frobnicate")
+    assert usage.returncode == 2 and usage.stdout == ""
+    assert len(usage.stderr.strip().splitlines()) == 1 and "invalid choice" in usage.stderr
