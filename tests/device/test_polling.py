@@ -215,3 +215,35 @@ def test_pending_poll_changes_nothing_but_the_poll_record(signing_keys, started,
         before.user_id,
         before.expires_at,
     )
+
+
+def test_offline_access_yields_a_working_refresh_token(
+    signing_keys, make_client, offline_api, device_code_request, token_request, person
+):
+    client, secret = make_client(name="TV", grant_types=[DEVICE_GRANT, "refresh_token"])
+    started = device_code_request(
+        {"scope": "openid offline_access watch", "audience": offline_api.identifier},
+        auth=(client.client_id, secret),
+    ).json()["device_code"]
+    approve(started, person)
+    body = token_request(
+        {"grant_type": DEVICE_GRANT, "device_code": started}, auth=(client.client_id, secret)
+    ).json()
+    assert body["scope"] == "openid offline_access watch"
+    assert body["refresh_token"]
+    refreshed = token_request(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        auth=(client.client_id, secret),
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    header = jwt.get_unverified_header(refreshed.json()["access_token"])
+    alg, key = keyring.verification_key(header["kid"])
+    claims = jwt.decode(
+        refreshed.json()["access_token"], key, algorithms=[alg], audience=offline_api.identifier
+    )
+    assert claims["sub"] == str(person.pk)
+
+
+def test_without_offline_access_there_is_no_refresh_token(signing_keys, started, poll, person):
+    approve(started, person)
+    assert "refresh_token" not in poll(started).json()
