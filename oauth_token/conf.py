@@ -84,6 +84,12 @@ DEFAULTS: dict[str, Any] = {
     "GRANT_TYPES": {
         "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
         "password": "oauth_token.grants.password.PasswordGrant",
+        "urn:ietf:params:oauth:grant-type:token-exchange": (
+            "oauth_token.grants.token_exchange.TokenExchangeGrant"
+        ),
+        "urn:ietf:params:oauth:grant-type:jwt-bearer": (
+            "oauth_token.grants.jwt_bearer.JwtBearerGrant"
+        ),
         "refresh_token": "oauth_token.grants.refresh_token.RefreshTokenGrant",
         "urn:ietf:params:oauth:grant-type:device_code": (
             "oauth_token.grants.device_code.DeviceCodeGrant"
