@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from oauth_token import provisioning, revocation
-from oauth_token.models import Api, ApiScope, Client, ClientGrant, RevokedAccessToken, SigningKey
+from oauth_token import revocation
+from oauth_token.models import Api, ApiScope, ClientGrant, RevokedAccessToken, SigningKey
 
 pytestmark = pytest.mark.django_db
 
@@ -155,8 +155,3 @@ def test_staff_with_view_permission_only_cannot_rotate(db, client, signing_keys)
         == 403
     )
     assert SigningKey.objects.count() == 2
-
-
-def test_provisioning_is_what_admin_and_commands_share(db):
-    created = provisioning.create_client(name="x", grant_types=["client_credentials"])
-    assert Client.objects.get(pk=created.client.pk).secret_digest
