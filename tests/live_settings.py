@@ -8,7 +8,7 @@ from tests.settings import *  # noqa: F403
 from tests.settings import env
 
 DATABASES = {"default": env.db_url_config(os.environ["LIVE_DATABASE_URL"])}
-DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("LIVE_CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {"connect_timeout": 2}
@@ -24,6 +24,9 @@ if _cache_url.startswith("redis://"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+if os.environ.get("LIVE_CACHE_PREFIX"):
+    OAUTH_TOKEN = {**OAUTH_TOKEN, "CACHE_KEY_PREFIX": os.environ["LIVE_CACHE_PREFIX"]}  # noqa: F405
 
 LOGGING = {
     "version": 1,

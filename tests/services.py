@@ -6,6 +6,7 @@ touched."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import socket
@@ -187,12 +188,19 @@ def database_url(port: int | None = None) -> str:
 
 
 class LiveServer:
-    """``manage.py runserver`` (threaded, no autoreload) in a subprocess with
-    ``tests.live_settings``: a real second worker with its own memory, sharing only what the
-    environment points it at (database, cache). Its log goes to a file the test can read."""
+    """A gunicorn server (``tests.live_wsgi``, ``tests.live_settings``) in a subprocess: a real
+    worker process with its own memory, sharing only what the environment points it at
+    (database, cache). ``threads=1`` is a sync worker that keeps one persistent database
+    connection, as production runs; more threads serve requests concurrently. Its log goes to
+    a file the test reads."""
 
-    def __init__(self, tmp_path: Path, *, database: str, cache: str, **env: str) -> None:
+    def __init__(
+        self, tmp_path: Path, *, database: str, cache: str, threads: int = 1, **env: str
+    ) -> None:
+        if importlib.util.find_spec("gunicorn") is None:
+            pytest.skip("gunicorn is not installed (pip install -e '.[test]')")
         self.port = free_port()
+        self.threads = threads
         self.log_path = tmp_path / f"server-{self.port}.log"
         self.env = {
             **os.environ,
@@ -214,11 +222,20 @@ class LiveServer:
             [
                 sys.executable,
                 "-m",
-                "django",
-                "runserver",
+                "gunicorn",
+                "tests.live_wsgi:application",
+                "--bind",
                 f"127.0.0.1:{self.port}",
-                "--noreload",
-                "--skip-checks",
+                "--workers",
+                "1",
+                "--worker-class",
+                "sync" if self.threads == 1 else "gthread",
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
             ],
             cwd=ROOT,
             env=self.env,
