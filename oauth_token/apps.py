@@ -7,4 +7,5 @@ class OAuthTokenConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and cache invalidation)
+        # Registers checks, cache invalidation and the auth_time session recorder.
+        from . import checks, login, signals  # noqa: F401

@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PARAMETER_LENGTH": 8192,
     # grant_type -> dotted path of a BaseGrant subclass. Replace or extend in settings.
     "GRANT_TYPES": {
+        "authorization_code": "oauth_token.grants.authorization_code.AuthorizationCodeGrant",
         "client_credentials": "oauth_token.grants.client_credentials.ClientCredentialsGrant",
         "password": "oauth_token.grants.password.PasswordGrant",
         "urn:ietf:params:oauth:grant-type:token-exchange": (
@@ -119,6 +120,27 @@ DEFAULTS: dict[str, Any] = {
     "EXTERNAL_USER_LOOKUP": "oauth_token.trusted_issuers.user_by_username",
     # Longest lifetime (exp - now, seconds) accepted for a jwt-bearer assertion (RFC 7523 §3).
     "JWT_BEARER_MAX_LIFETIME": 3600,
+    # /authorize (RFC 6749 §4.1, RFC 7636). Public clients must always send a PKCE challenge;
+    # PKCE_REQUIRED extends that to confidential clients. The "plain" method is refused unless
+    # PKCE_ALLOW_PLAIN (RFC 9700 §2.1.1 recommends S256).
+    "PKCE_REQUIRED": False,
+    "PKCE_ALLOW_PLAIN": False,
+    # Where /authorize sends people to log in (with ?next=...); None means settings.LOGIN_URL.
+    "LOGIN_URL": None,
+    # Seconds a pending authorization (shown on the consent page) stays valid in the session.
+    "CONSENT_TIMEOUT": 600,
+    # OIDC claims this deployment can return (discovery's claims_supported); extend it when
+    # CLAIMS_FUNCTION returns more.
+    "CLAIMS_SUPPORTED": [
+        "sub",
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "updated_at",
+        "email",
+        "email_verified",
+    ],
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
 }

@@ -88,6 +88,32 @@ class InvalidRequestUri(OAuthError):
     default_description = "The request_uri is invalid, expired or already used."
 
 
+class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none`` but the person must log in."""
+
+    error = "login_required"
+    default_description = "The user must log in."
+
+
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none`` but the person must consent."""
+
+    error = "consent_required"
+    default_description = "The user must consent."
+
+
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+    default_description = "The user must interact with the authorization server."
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §6: request objects (``request``) are not supported."""
+
+    error = "request_not_supported"
+    default_description = "The request parameter is not supported."
+
+
 class InvalidTarget(OAuthError):
     error = "invalid_target"
     default_description = "The requested audience is invalid."

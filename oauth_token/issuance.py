@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import endpoints, keyring, refresh_tokens, secrets
+from . import endpoints, id_tokens, keyring, refresh_tokens, secrets
 from .conf import oauth_settings
 from .grants.base import GrantResult, TokenContext
 
@@ -116,7 +116,17 @@ def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
         scope=result.scopes,
         issued_token_type=result.issued_token_type,
     )
+    id_tokens.add_id_token(result, context, issued)
     refresh_tokens.issue_refresh_token(result, context, issued)
     for step in _steps:
         step(result, context, issued)
+    record_source(result, issued)
     return issued
+
+
+def record_source(result: GrantResult, issued: IssuedTokens) -> None:
+    """Let the artefact the grant consumed (e.g. an authorization code) remember what was
+    issued from it, so that a replay of it can revoke those tokens (RFC 6749 §4.1.2)."""
+    recorder = getattr(result.source, "record_issued", None)
+    if callable(recorder):
+        recorder(issued)

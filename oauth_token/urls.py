@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import discovery
+from .views import authorize, discovery
 from .views.device import ActivateView, DeviceAuthorizationView
 from .views.introspect import IntrospectView
 from .views.par import PushedAuthorizationView
@@ -13,6 +13,9 @@ urlpatterns = [
     path(".well-known/openid-configuration", discovery.configuration, name="openid_configuration"),
     path(".well-known/oauth-authorization-server", discovery.configuration, name="oauth_metadata"),
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
+    path("authorize", authorize.authorize, name="authorize"),
+    path("authorize/decision", authorize.decide, name="authorize_decision"),
+    path("authorize/form_post.js", authorize.form_post_script, name="authorize_form_post_js"),
     path("oauth/token", TokenView.as_view(), name="token"),
     path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),
     path("activate", ActivateView.as_view(), name="activate"),

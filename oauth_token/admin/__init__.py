@@ -8,6 +8,7 @@ client secret on the one page that follows its creation or rotation (``clients.p
 from . import (  # noqa: F401
     apis,
     clients,
+    consents,
     device_codes,
     keys,
     pushed_requests,

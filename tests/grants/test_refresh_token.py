@@ -20,6 +20,15 @@ from tests.refresh.fixtures import access_claims
 pytestmark = pytest.mark.django_db
 
 
+def decode_id_token(token: str) -> dict:
+    import jwt
+
+    from oauth_token import keyring
+
+    alg, key = keyring.verification_key(jwt.get_unverified_header(token)["kid"])
+    return jwt.decode(token, key, algorithms=[alg], options={"verify_aud": False})
+
+
 def set_oauth(settings, **overrides):
     settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, **overrides}
 
@@ -50,7 +59,17 @@ def test_refresh_rotates_and_issues_access_token_for_the_family(
     assert response.status_code == 200, response.content
     assert response["Cache-Control"] == "no-store"
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+    # openid was granted, so an ID token comes too (OIDC Core §12.2), as Auth0 does.
+    assert set(body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "id_token",
+    }
+    id_token = decode_id_token(body["id_token"])
+    assert id_token["sub"] == str(resource_owner.pk) and id_token["aud"] == client.client_id
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 86400
     assert body["scope"] == "openid profile read:things write:things offline_access"

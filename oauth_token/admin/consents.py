@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ..models import Consent
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """What each person allowed each client (OIDC Core §3.1.2.4). Revoking removes the
+    consent: the client's next authorization request shows the consent page again."""
+
+    list_display = ("user", "client", "audience", "scope_list", "updated_at")
+    list_filter = ("client",)
+    search_fields = ("user__username", "user__email", "client__name", "client__client_id")
+    readonly_fields = ("user", "client", "audience", "scopes", "created_at", "updated_at")
+    list_select_related = ("user", "client")
+    actions = ["revoke_consents"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: Consent) -> str:
+        return " ".join(obj.scopes or ())
+
+    @admin.action(description="Revoke selected consents")
+    def revoke_consents(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"Revoked {count} consent(s).", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

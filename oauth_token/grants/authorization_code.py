@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .. import claims, codes, pkce
+from ..errors import InvalidGrant, InvalidRequest, OAuthError
+from ..lookups import ApiInfo, get_api
+from ..models import AuthorizationCode
+from .base import BaseGrant, GrantResult, TokenContext
+
+
+class AuthorizationCodeGrant(BaseGrant):
+    """RFC 6749 §4.1.3 with RFC 7636 §4.6: redeem a code issued by /authorize, once.
+
+    Checks in order: the code exists and was never redeemed (a second redemption revokes what
+    the first one issued, §4.1.2), it belongs to the authenticated client, it has not expired,
+    the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the user is
+    still active; then one conditional UPDATE consumes it, so of concurrent redemptions exactly
+    one wins. Every refusal is ``invalid_grant`` and consumes nothing.
+    """
+
+    grant_type = "authorization_code"
+
+    def validate(self, context: TokenContext) -> GrantResult:
+        request = context.request
+        row = codes.find(request.require("code"))
+        if row is None:
+            raise InvalidGrant("The authorization code is invalid.")
+        if row.used_at is not None:
+            raise self.replayed(row)
+        if row.client.client_id != context.client.client_id:
+            raise InvalidGrant("The authorization code was issued to another client.")
+        if row.expires_at <= timezone.now():
+            raise InvalidGrant("The authorization code has expired.")
+        self.check_redirect_uri(row, request.get("redirect_uri"))
+        self.check_verifier(row, request.get("code_verifier"))
+        if not row.user.is_active:
+            raise InvalidGrant("The user is no longer active.")
+        api = self.code_api(row)
+        if not codes.consume(row):
+            raise self.replayed(row)
+        return GrantResult(
+            subject=claims.subject(row.user),
+            api=api,
+            scopes=tuple(row.scopes),
+            user=row.user,
+            auth_time=int(row.auth_time.timestamp()),
+            nonce=row.nonce or None,
+            source=row,
+        )
+
+    @staticmethod
+    def replayed(row: AuthorizationCode) -> OAuthError:
+        """§4.1.2: deny, and revoke every token issued from the code once the refused
+        request's transaction has rolled back."""
+        pk = row.pk
+        return InvalidGrant("The authorization code has already been used.").then(
+            lambda: codes.revoke_issued(pk)
+        )
+
+    @staticmethod
+    def check_redirect_uri(row: AuthorizationCode, sent: str | None) -> None:
+        """§4.1.3: required, and identical, when it was included in the authorization request."""
+        if not row.redirect_uri:
+            if sent is not None and sent not in row.client.redirect_uris:
+                raise InvalidGrant("redirect_uri does not match the authorization request.")
+            return
+        if sent is None:
+            raise InvalidRequest("Missing required parameter: redirect_uri.")
+        if sent != row.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request.")
+
+    @staticmethod
+    def check_verifier(row: AuthorizationCode, verifier: str | None) -> None:
+        """RFC 7636 §4.6; RFC 9700 §2.1.1: a verifier for a code issued without a challenge
+        is refused too, so PKCE downgrade attacks fail."""
+        if not row.code_challenge:
+            if verifier is not None:
+                raise InvalidGrant("code_verifier sent for a code issued without PKCE.")
+            return
+        if verifier is None:
+            raise InvalidGrant("code_verifier is required for this authorization code.")
+        if not pkce.verify(verifier, row.code_challenge, row.code_challenge_method):
+            raise InvalidGrant("code_verifier does not match the code_challenge.")
+
+    @staticmethod
+    def code_api(row: AuthorizationCode) -> ApiInfo | None:
+        """The API the code was issued for (none: an OpenID Connect-only login)."""
+        if not row.audience:
+            return None
+        api = get_api(row.audience)
+        if api is None:
+            raise InvalidGrant("The API of this authorization code no longer exists.")
+        return api
