@@ -5,7 +5,7 @@
 | DATABASE_URL               | SQLite file example_project/db.sqlite3                    |
 | CACHE_URL                  | local memory (redis://127.0.0.1:6379/0 for several workers)|
 | SECRET_KEY, DEBUG, ALLOWED_HOSTS | development values (a warning when DEBUG is off)    |
-| OAUTH_ISSUER               | http://127.0.0.1:8000/                                    |
+| OAUTH_ISSUER               | http://127.0.0.1:8000/ (or the port in $PORT)             |
 | OAUTH_KEY_ENCRYPTION_KEY   | a development value in DEBUG; required otherwise          |
 """
 
@@ -93,7 +93,8 @@ REST_FRAMEWORK = {
 }
 
 OAUTH_TOKEN = {
-    "ISSUER": env.str("OAUTH_ISSUER", default="http://127.0.0.1:8000/"),
+    # `quickstart` serves on $PORT (default 8000); the default issuer follows it.
+    "ISSUER": env.str("OAUTH_ISSUER", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/"),
     # Encrypts private signing keys at rest. A fixed development value keeps `runserver`
     # friction-free; outside DEBUG it must be set (`manage.py check` reports oauth_token.E002).
     "KEY_ENCRYPTION_KEY": env.str(

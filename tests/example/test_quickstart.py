@@ -103,3 +103,12 @@ def test_real_manage_py_json_output_and_one_line_errors(example_dir):
     usage = manage(example_dir, "oauth_client", "frobnicate")
     assert usage.returncode == 2 and usage.stdout == ""
     assert len(usage.stderr.strip().splitlines()) == 1 and "invalid choice" in usage.stderr
+
+
+def test_port_from_environment_sets_listen_address_and_issuer(example_dir):
+    result = manage(example_dir, "quickstart", "--no-serve", PORT="9123")
+    assert result.returncode == 0, result.stderr
+    assert "curl -s http://127.0.0.1:9123/oauth/token" in result.stdout
+    assert "OAUTH_ISSUER is" not in result.stdout
+    mismatch = manage(example_dir, "quickstart", "--no-serve", "--port", "9124", PORT="9123")
+    assert "Note: OAUTH_ISSUER is http://127.0.0.1:9123/" in mismatch.stdout
