@@ -310,7 +310,9 @@ class AccessTokenAuthentication(BaseAuthentication):
             if claims.jkt is not None:
                 raise InvalidToken("This token is DPoP-bound; use the DPoP scheme with a proof.")
             return
-        raise InvalidToken("DPoP-bound tokens are not accepted by this resource server yet.")
+        from .dpop import verify_resource_request
+
+        verify_resource_request(request, claims)
 
     def _remember(self, request: Request, failure: TokenAuthenticationFailed) -> None:
         setattr(request._request, _CHALLENGE_ATTR, failure)

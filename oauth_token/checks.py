@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, oauth_settings
-from .jose import SIGNING_KEY_ALGORITHMS
+from .jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
 
 
 def _issuer_errors() -> list[Any]:
@@ -90,6 +90,8 @@ def _settings_errors() -> list[Any]:
         "DEVICE_ACTIVATION_MAX_FAILURES",
         "DEVICE_ACTIVATION_FAILURE_WINDOW",
         "PAR_LIFETIME",
+        "DPOP_IAT_WINDOW",
+        "DPOP_NONCE_LIFETIME",
     ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -104,6 +106,7 @@ def _settings_errors() -> list[Any]:
                     id="oauth_token.E006",
                 )
             )
+    errors += _dpop_errors()
     if oauth_settings.CACHE_ALIAS not in settings.CACHES:
         errors.append(
             Error("OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007")
@@ -160,6 +163,31 @@ def _refresh_token_errors() -> list[Any]:
             errors.append(
                 Error(f"OAUTH_TOKEN['{name}'] must be True or False.", id="oauth_token.E021")
             )
+    return errors
+
+
+def _dpop_errors() -> list[Any]:
+    """RFC 9449 §4.3 step 5: proofs are asymmetric; a known nonce policy."""
+    errors: list[Any] = []
+    algs = oauth_settings.user_settings.get(
+        "DPOP_SIGNING_ALGORITHMS", DEFAULTS["DPOP_SIGNING_ALGORITHMS"]
+    )
+    if not isinstance(algs, list | tuple) or not algs or not set(algs) <= ASYMMETRIC_ALGORITHMS:
+        errors.append(
+            Error(
+                "OAUTH_TOKEN['DPOP_SIGNING_ALGORITHMS'] must be a non-empty list of asymmetric "
+                f"algorithms from: {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}.",
+                id="oauth_token.E061",
+            )
+        )
+    policy = oauth_settings.user_settings.get("DPOP_NONCE_POLICY", DEFAULTS["DPOP_NONCE_POLICY"])
+    if policy not in ("off", "public", "always"):
+        errors.append(
+            Error(
+                "OAUTH_TOKEN['DPOP_NONCE_POLICY'] must be 'off', 'public' or 'always'.",
+                id="oauth_token.E062",
+            )
+        )
     return errors
 
 

@@ -108,6 +108,13 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_SERVER_CHECK_REVOCATION": False,
     # DPoP (RFC 9449): asymmetric algorithms accepted for proofs (none and HMAC never are).
     "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"],
+    # A proof's iat may differ from the server's clock by at most this many seconds; its jti
+    # is remembered (shared cache) for twice as long.
+    "DPOP_IAT_WINDOW": 60,
+    # Server nonces (RFC 9449 §8): "off", "public" (required from public clients) or "always".
+    # A nonce is accepted for one to two DPOP_NONCE_LIFETIME windows.
+    "DPOP_NONCE_POLICY": "off",
+    "DPOP_NONCE_LIFETIME": 300,
     # Password grant brute-force protection (throttling.py): failures allowed per username and
     # per source IP within the window (seconds) before 429 too_many_attempts, until it passes.
     "PASSWORD_MAX_FAILURES_PER_USER": 10,

@@ -283,6 +283,40 @@ def verify(
     return claims
 
 
+def verify_signature(token: str, key: Any, alg: str) -> dict[str, Any]:
+    """Only the signature (and that the payload is a JSON object): for proofs such as DPoP
+    (RFC 9449 §4.3) whose time and identity claims the caller checks with its own rules and
+    its own error descriptions."""
+    options: Any = {
+        "verify_signature": True,
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+        "verify_aud": False,
+        "verify_iss": False,
+        "verify_sub": False,
+        "verify_jti": False,
+        "require": [],
+    }
+    try:
+        claims = jwt.decode(token, key, algorithms=[alg], options=options)
+    except jwt.InvalidSignatureError as exc:
+        raise JoseError("The signature is invalid.") from exc
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise JoseError("The token is malformed.") from exc
+    if not isinstance(claims, dict):
+        raise JoseError("The token payload is malformed.")
+    return claims
+
+
+def rsa_key_bits(jwk: Mapping[str, Any]) -> int:
+    """Modulus size of an RSA JWK, so callers can refuse keys below RFC 7518 §3.3's 2048 bits."""
+    try:
+        return len(b64url_decode(str(jwk.get("n", "")))) * 8
+    except (ValueError, TypeError):
+        return 0
+
+
 def token_hash(token: str, alg: str) -> str:
     """OIDC Core §3.1.3.6 at_hash: left half of the hash matching the signing alg."""
     digest = {"384": hashlib.sha384, "512": hashlib.sha512}.get(alg[-3:], hashlib.sha256)

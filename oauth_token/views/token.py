@@ -6,9 +6,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import cache
+from .. import cache, dpop
 from ..client_auth import authenticate_client
-from ..errors import InvalidRequest, UnauthorizedClient
+from ..errors import UnauthorizedClient
 from ..grants import TokenContext, get_grant
 from ..issuance import issue
 from ..request import parse_token_request
@@ -33,10 +33,11 @@ class TokenView(OAuthAPIView):
         client = authenticated.client
         if not client.allows_grant(grant.grant_type):
             raise UnauthorizedClient(f"The client may not use the {grant.grant_type} grant.")
-        if client.require_dpop:
-            raise InvalidRequest("This client must send a DPoP proof.")
-        context = TokenContext(token_request, client, authenticated.method)
+        proof = dpop.for_token_request(request._request, client)
+        context = TokenContext(
+            token_request, client, authenticated.method, dpop_jkt=proof.jkt if proof else None
+        )
         with transaction.atomic() if grant.atomic else nullcontext():
             result = grant.validate(context)
             issued = issue(result, context)
-        return json_response(issued.as_body())
+        return json_response(issued.as_body(), headers=proof.response_headers if proof else None)

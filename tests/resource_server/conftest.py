@@ -68,3 +68,24 @@ def forge(signing_keys) -> Callable[..., str]:
         return keyring.sign(claims, alg="RS256", typ=typ)
 
     return sign
+
+
+@pytest.fixture
+def proof_key() -> Any:
+    from tests.dpop_helpers import ProofKey
+
+    return ProofKey("ES256")
+
+
+@pytest.fixture
+def dpop_token(signing_keys, m2m_client, token_request, proof_key) -> str:
+    """A DPoP-bound client_credentials token, bound to ``proof_key``."""
+    client, secret = m2m_client
+    response = token_request(
+        {"grant_type": "client_credentials", "audience": API},
+        auth=(client.client_id, secret),
+        HTTP_DPOP=proof_key.proof(),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    return str(response.json()["access_token"])
