@@ -67,6 +67,27 @@ def table(results: list[Any]) -> str:
     return "\n".join(rows)
 
 
+def growth(results: list[Any]) -> str:
+    """p50 of the largest data set relative to the smallest, per scenario (target ±15 %)."""
+    small = {(r.scenario, r.contender): r for r in results if "growth 10 clients" in r.db}
+    large = {(r.scenario, r.contender): r for r in results if "growth 100k" in r.db}
+    if not small or not large:
+        return ""
+    rows = [
+        "| scenario | contender | p50 small ms | p50 large ms | change |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for key, s in small.items():
+        big = large.get(key)
+        if big is None:
+            continue
+        change = (big.p50_ms - s.p50_ms) / s.p50_ms * 100 if s.p50_ms else 0.0
+        rows.append(
+            f"| {key[0]} | {key[1]} | {s.p50_ms:.2f} | {big.p50_ms:.2f} | {change:+.1f} % |"
+        )
+    return "\n".join(["## Growth run", "", *rows, ""])
+
+
 def chart(results: list[Any], path: Path) -> None:
     import matplotlib
 
@@ -98,6 +119,7 @@ def write(results: list[Any], out: Path, args: Any, generator: str) -> None:
         "",
         table(results),
         "",
+        growth(results),
     ]
     (out / "RESULTS.md").write_text("\n".join(md))
     (out / "results.json").write_text(
@@ -107,4 +129,4 @@ def write(results: list[Any], out: Path, args: Any, generator: str) -> None:
         chart(results, out / "chart.png")
     except ImportError:
         print("matplotlib not installed: no chart")
-    print("\n" + table(results))
+    print("\n" + table(results) + "\n\n" + growth(results))

@@ -11,6 +11,7 @@ bench/results/{RESULTS.md,results.json,chart.png}. Only 127.0.0.1 is ever contac
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -87,13 +88,20 @@ def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, i
         env=env,
         start_new_session=True,
     )
-    deadline = time.time() + 30
-    while time.time() < deadline:
+    # Ready means every worker answers, not just that the master's socket accepts.
+    deadline = time.time() + 60
+    answered = 0
+    while time.time() < deadline and answered < 4 * workers:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, port
-        except OSError:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/.well-known/jwks.json")
+            if conn.getresponse().status == 200:
+                answered += 1
+            conn.close()
+        except (OSError, http.client.HTTPException):
             time.sleep(0.2)
+    if answered:
+        return proc, port
     proc.kill()
     raise RuntimeError("gunicorn did not start")
 
@@ -120,6 +128,8 @@ def drive(
                 "-d",
                 f"{max(1, round(duration))}s",
                 "--latency",
+                "--timeout",
+                "10s",
                 "-s",
                 str(HERE / "wrk" / "requests.lua"),
                 f"http://127.0.0.1:{port}{path}",
@@ -134,6 +144,8 @@ def drive(
         if out.returncode != 0:
             raise RuntimeError(f"wrk failed: {out.stderr.strip()} {out.stdout.strip()}")
         line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON "))
+        if os.environ.get("BENCH_DEBUG"):
+            print(path, lines_file.name, out.stdout, out.stderr)
         return json.loads(line[len("BENCH_JSON ") :])
     from pyload import run_load  # fallback: a Python client, slower but dependency-free
 
@@ -144,6 +156,78 @@ def drain(seconds: float = 1.0) -> None:
     """Let workers finish requests queued by the previous contender (a slow contender such as
     DOT with PBKDF2 secrets leaves a backlog that would otherwise be charged to the next)."""
     time.sleep(seconds)
+
+
+GROWTH_SCENARIOS = ["cc_basic", "refresh_rotation"]
+
+
+def measure(
+    db: str,
+    label: str,
+    wanted: list[str],
+    args: argparse.Namespace,
+    grow_to: dict[str, int] | None = None,
+) -> list[Measurement]:
+    """Prepare a fresh database, start gunicorn, and measure every contender of every
+    scenario, interleaved round by round."""
+    import scenarios as sc
+
+    env = configure_env(db)
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")})
+    pool = int(args.duration * 1500) + 2000
+    plans = sc.prepare(db, wanted, pool, WORK, rounds=args.rounds, grow_to=grow_to)
+    results: list[Measurement] = []
+    proc, port = start_server(env, args.workers)
+    try:
+        for plan in plans:
+            for contender in plan.contenders:
+                drive(
+                    port,
+                    contender.path,
+                    contender.warmup_file,
+                    args.warmup,
+                    args.threads,
+                    args.connections,
+                )
+                drain()
+            samples: dict[str, list[dict]] = {c.name: [] for c in plan.contenders}
+            for round_no in range(args.rounds):
+                order = plan.contenders if round_no % 2 == 0 else plan.contenders[::-1]
+                for contender in order:
+                    samples[contender.name].append(
+                        drive(
+                            port,
+                            contender.path,
+                            contender.files[round_no],
+                            args.duration / args.rounds,
+                            args.threads,
+                            args.connections,
+                        )
+                    )
+                    drain()
+            for contender in plan.contenders:
+                runs = samples[contender.name]
+                requests = sum(r["requests"] for r in runs)
+                seconds = sum(r["duration_us"] for r in runs) / 1e6
+                m = Measurement(
+                    plan.name,
+                    contender.name,
+                    label,
+                    requests / seconds,
+                    sorted(r["p50_us"] for r in runs)[len(runs) // 2] / 1000,
+                    max(r["p99_us"] for r in runs) / 1000,
+                    requests,
+                    sum(r["non2xx"] + r["errors"] for r in runs),
+                )
+                results.append(m)
+                print(
+                    f"{label:12} {plan.name:18} {contender.name:18} {m.rps:8.1f} req/s  "
+                    f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
+                    flush=True,
+                )
+    finally:
+        stop_server(proc)
+    return results
 
 
 def main() -> int:
@@ -173,66 +257,18 @@ def main() -> int:
         else "python threads (wrk not found)"
     )
     for db in dbs:
-        env = configure_env(db)
-        os.environ.update(
-            {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")}
+        results += measure(db, db, wanted, args)
+    if args.growth:
+        db = "postgres" if "postgres" in dbs else dbs[0]
+        small = measure(db, f"{db} growth 10 clients", GROWTH_SCENARIOS, args)
+        large = measure(
+            db,
+            f"{db} growth 100k clients, 1M refresh tokens",
+            GROWTH_SCENARIOS,
+            args,
+            grow_to={"clients": 100_000, "tokens": 1_000_000},
         )
-        pool = int(args.duration * 1500) + 2000
-        plans = sc.prepare(db, wanted, pool, WORK)
-        proc, port = start_server(env, args.workers)
-        try:
-            for plan in plans:
-                for contender in plan.contenders:
-                    drive(
-                        port,
-                        contender.path,
-                        contender.warmup_file,
-                        args.warmup,
-                        args.threads,
-                        args.connections,
-                    )
-                    drain()
-                samples: dict[str, list[dict]] = {c.name: [] for c in plan.contenders}
-                for round_no in range(args.rounds):
-                    order = (
-                        plan.contenders if round_no % 2 == 0 else list(reversed(plan.contenders))
-                    )
-                    for contender in order:
-                        samples[contender.name].append(
-                            drive(
-                                port,
-                                contender.path,
-                                contender.files[round_no],
-                                args.duration / args.rounds,
-                                args.threads,
-                                args.connections,
-                            )
-                        )
-                        drain()
-                for contender in plan.contenders:
-                    runs = samples[contender.name]
-                    requests = sum(r["requests"] for r in runs)
-                    seconds = sum(r["duration_us"] for r in runs) / 1e6
-                    m = Measurement(
-                        plan.name,
-                        contender.name,
-                        db,
-                        requests / seconds,
-                        sorted(r["p50_us"] for r in runs)[len(runs) // 2] / 1000,
-                        max(r["p99_us"] for r in runs) / 1000,
-                        requests,
-                        sum(r["non2xx"] + r["errors"] for r in runs),
-                    )
-                    results.append(m)
-                    print(
-                        f"{db:8} {plan.name:16} {contender.name:22} {m.rps:8.1f} req/s  "
-                        f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
-                        flush=True,
-                    )
-        finally:
-            stop_server(proc)
-        if args.growth and db == "postgres":
-            results += sc.growth_run(env, args, drive, start_server, stop_server, WORK, Measurement)
+        results += small + large
     import report
 
     report.write(results, Path(args.output), args, generator)

@@ -109,6 +109,10 @@ class World:
         from oauth_token import jose
 
         jwk = jose.public_jwk(self.es_key, "bench-es", "ES256")
+        refresh = provisioning.create_client(
+            name="bench-refresh", grant_types=["refresh_token", "password"]
+        )
+        self.refresh_client = (refresh.client.client_id, refresh.secret)
         pk = provisioning.create_client(
             name="bench-pkjwt",
             grant_types=["client_credentials"],
@@ -210,7 +214,125 @@ def plan_cc_private_key_jwt(world: World, n: int, rounds: int) -> Plan:
     return plan
 
 
-PLANNERS = {"cc_basic": plan_cc_basic, "cc_private_key_jwt": plan_cc_private_key_jwt}
+def refresh_tokens(world: World, count: int) -> list[str]:
+    """Pre-issue ``count`` refresh tokens (one family each), as the password grant would."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from oauth_token import secrets
+    from oauth_token.models import Client
+    from oauth_token.models.refresh import RefreshToken, RefreshTokenFamily
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-user")
+    client = Client.objects.get(client_id=world.refresh_client[0])
+    now = timezone.now()
+    families = RefreshTokenFamily.objects.bulk_create(
+        [
+            RefreshTokenFamily(
+                client=client,
+                user=user,
+                subject=str(user.pk),
+                audience=AUDIENCE,
+                scopes=["read:things", "offline_access"],
+                grant_type="password",
+                created_at=now,
+                expires_at=now + timezone.timedelta(days=30),
+            )
+            for _ in range(count)
+        ],
+        batch_size=2000,
+    )
+    values = [secrets.new_secret(32) for _ in range(count)]
+    RefreshToken.objects.bulk_create(
+        [
+            RefreshToken(
+                family=f,
+                token_digest=secrets.digest(v),
+                created_at=now,
+                idle_expires_at=now + timezone.timedelta(days=15),
+            )
+            for f, v in zip(families, values, strict=True)
+        ],
+        batch_size=2000,
+    )
+    return values
+
+
+def plan_refresh_rotation(world: World, n: int, rounds: int) -> Plan:
+    plan = Plan("refresh_rotation")
+    values = iter(refresh_tokens(world, (n + n // 4) * rounds + n))
+    auth = basic(*world.refresh_client)
+
+    def ours() -> str:
+        return line(
+            {"grant_type": "refresh_token", "refresh_token": next(values)}, Authorization=auth
+        )
+
+    for name, path, make, count in (
+        ("floor", "/floor/sign", lambda: line(""), 1),
+        ("oauth_token", "/oauth/token", ours, n),
+    ):
+        warm, files = world.files(plan.name, name, make, count, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
+PLANNERS = {
+    "cc_basic": plan_cc_basic,
+    "cc_private_key_jwt": plan_cc_private_key_jwt,
+    "refresh_rotation": plan_refresh_rotation,
+}
+
+
+def grow(clients: int, tokens: int) -> None:
+    """The growth run's large data set: many clients and refresh tokens that the measured
+    requests never touch, to show the cost per request does not grow with the tables."""
+    from django.db import connection
+
+    from oauth_token.models import Client
+    from oauth_token.models.refresh import RefreshToken, RefreshTokenFamily
+
+    Client.objects.bulk_create(
+        [Client(name=f"filler-{i}", grant_types=["client_credentials"]) for i in range(clients)],
+        batch_size=5000,
+    )
+    filler = Client.objects.filter(name__startswith="filler-").first()
+    families = RefreshTokenFamily.objects.bulk_create(
+        [
+            RefreshTokenFamily(client=filler, subject=f"filler-{i}", scopes=["offline_access"])
+            for i in range(tokens // 100)
+        ],
+        batch_size=5000,
+    )
+    table = RefreshToken._meta.db_table
+    first, last = families[0].pk, families[-1].pk
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (family_id, token_digest, created_at, used_at) "
+                "SELECT %s + (g %% (%s - %s + 1)), encode(sha256(('filler' || g)::bytea), 'hex'), "
+                "now(), now() FROM generate_series(1, %s) AS g",
+                [first, last, first, tokens],
+            )
+            cursor.execute(f"ANALYZE {table}")
+        else:
+            import hashlib
+
+            from django.utils import timezone
+
+            now = timezone.now()
+            RefreshToken.objects.bulk_create(
+                [
+                    RefreshToken(
+                        family_id=first + i % (last - first + 1),
+                        token_digest=hashlib.sha256(f"filler{i}".encode()).hexdigest(),
+                        created_at=now,
+                        used_at=now,
+                    )
+                    for i in range(tokens)
+                ],
+                batch_size=10000,
+            )
 
 
 def prepare_in_process(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,6 +343,8 @@ def prepare_in_process(spec: dict[str, Any]) -> list[dict[str, Any]]:
     work = Path(spec["work"])
     work.mkdir(exist_ok=True)
     world = World(work)
+    if spec.get("grow"):
+        grow(spec["grow"]["clients"], spec["grow"]["tokens"])
     plans = []
     for name in spec["scenarios"]:
         planner = PLANNERS.get(name)
@@ -231,11 +355,25 @@ def prepare_in_process(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [asdict(p) for p in plans]
 
 
-def prepare(db: str, wanted: list[str], pool: int, work: Path, rounds: int = 2) -> list[Plan]:
+def prepare(
+    db: str,
+    wanted: list[str],
+    pool: int,
+    work: Path,
+    rounds: int = 2,
+    grow_to: dict[str, int] | None = None,
+) -> list[Plan]:
     """Run the preparation in a child process with the db's environment; return the plans."""
     import subprocess
 
-    spec = {"db": db, "scenarios": wanted, "pool": pool, "work": str(work), "rounds": rounds}
+    spec = {
+        "db": db,
+        "scenarios": wanted,
+        "pool": pool,
+        "work": str(work),
+        "rounds": rounds,
+        "grow": grow_to,
+    }
     out = subprocess.run(
         [sys.executable, str(HERE / "scenarios.py"), json.dumps(spec)],
         capture_output=True,
