@@ -10,10 +10,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 
 
 def new_secret(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def new_alphanumeric(length: int = 32) -> str:
+    """An identifier safe everywhere it is pasted (shells, argparse, URLs): letters and digits
+    only, so it never starts with '-' (32 characters ≈ 190 bits, like Auth0's client ids)."""
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
 def new_identifier(nbytes: int = 24) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 from ..exchange_policy import validate_exchange_audiences
-from ..secrets import new_identifier
+from ..secrets import new_alphanumeric
 from ..trusted_issuers import validate_trusted_issuers
 
 
@@ -26,7 +26,7 @@ SECRET_AUTH_METHODS = frozenset(
 
 
 def _new_client_id() -> str:
-    return new_identifier(24)
+    return new_alphanumeric(32)
 
 
 class Client(models.Model):
