@@ -92,6 +92,10 @@ def _settings_errors() -> list[Any]:
         "PAR_LIFETIME",
         "DPOP_IAT_WINDOW",
         "DPOP_NONCE_LIFETIME",
+        "PASSWORD_MAX_FAILURES_PER_USER",
+        "PASSWORD_MAX_FAILURES_PER_IP",
+        "PASSWORD_FAILURE_WINDOW",
+        "JWT_BEARER_MAX_LIFETIME",
     ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -225,9 +229,35 @@ def _key_errors() -> list[Any]:
     ]
 
 
+def _hook_errors() -> list[Any]:
+    """Dotted paths of the password throttle's IP function and of the external-subject user
+    lookup (jwt-bearer, token exchange) must import."""
+    errors: list[Any] = []
+    for name in ("CLIENT_IP_FUNCTION", "EXTERNAL_USER_LOOKUP"):
+        path = oauth_settings.user_settings.get(name, DEFAULTS[name])
+        try:
+            ok = callable(import_string(path)) if isinstance(path, str) else callable(path)
+        except ImportError:
+            ok = False
+        if not ok:
+            errors.append(
+                Error(
+                    f"OAUTH_TOKEN['{name}'] must be the dotted path of a function.",
+                    id="oauth_token.E030",
+                )
+            )
+    return errors
+
+
 @register("oauth_token")
 def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    return _issuer_errors() + _kek_errors() + _settings_errors() + _refresh_token_errors()
+    return (
+        _issuer_errors()
+        + _kek_errors()
+        + _settings_errors()
+        + _refresh_token_errors()
+        + _hook_errors()
+    )
 
 
 @register("oauth_token")

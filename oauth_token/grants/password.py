@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -61,7 +62,9 @@ class PasswordGrant(BaseGrant):
         if not user.is_active:
             raise InvalidGrant("The user account is blocked.")
         throttle.succeeded()
-        return GrantResult(subject=subject(user), api=api, scopes=scopes, user=user)
+        return GrantResult(
+            subject=subject(user), api=api, scopes=scopes, user=user, auth_time=int(time.time())
+        )
 
     @staticmethod
     def _authenticate(http: Any, username: str, password: str) -> Any:

@@ -355,3 +355,30 @@ def test_offline_access_brings_a_refresh_token_that_works(
     assert refreshed.status_code == 200, refreshed.content
     claims = decode(refreshed.json()["access_token"], "https://offline.example.com")
     assert claims["sub"] == str(user.pk)
+
+
+def test_openid_brings_an_id_token_for_the_client(login, user, password_client):
+    user.first_name, user.last_name = "Alice", "Liddell"
+    user.save()
+    before = int(time.time())
+    response = login(scope="openid profile read:things")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["scope"] == "openid profile read:things"
+    alg, key = keyring.verification_key(jwt.get_unverified_header(body["id_token"])["kid"])
+    id_claims = jwt.decode(body["id_token"], key, algorithms=[alg], audience=password_client[0])
+    assert id_claims["sub"] == str(user.pk)
+    assert id_claims["name"] == "Alice Liddell"
+    assert id_claims["preferred_username"] == "alice"
+    assert before <= id_claims["auth_time"] <= int(time.time())
+    assert "nonce" not in id_claims
+
+
+def test_openid_alone_without_an_audience_is_an_oidc_login(login, user, password_client):
+    response = login(audience="", scope="openid email")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["scope"] == "openid email"
+    assert "id_token" in body
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == str(user.pk)

@@ -403,3 +403,33 @@ def test_malformed_policies_are_refused_when_saving(make_client, policy, message
 def test_discovery_lists_the_grant(api_client, signing_keys):
     metadata = api_client.get("/.well-known/openid-configuration").json()
     assert GRANT in metadata["grant_types_supported"]
+
+
+def test_id_token_from_a_login_is_exchanged_by_the_client_it_was_issued_to(
+    token_request, make_client, alice, orders_api, signing_keys
+):
+    client, secret = make_client(
+        name="Backend for frontend",
+        grant_types=["password", GRANT],
+        exchange_audiences=[{"audience": ORDERS, "extra_scopes": ["read:orders"]}],
+    )
+    auth = (client.client_id, secret)
+    login = token_request(
+        {"grant_type": "password", "username": "alice", "password": PASSWORD, "scope": "openid"},
+        auth=auth,
+    )
+    assert login.status_code == 200, login.content
+    response = token_request(
+        {
+            "grant_type": GRANT,
+            "subject_token": login.json()["id_token"],
+            "subject_token_type": IDT,
+            "audience": ORDERS,
+            "scope": "read:orders",
+        },
+        auth=auth,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["issued_token_type"] == AT
+    claims = decode(response.json()["access_token"])
+    assert (claims["sub"], claims["scope"]) == (str(alice.pk), "read:orders")

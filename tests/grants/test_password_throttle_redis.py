@@ -1,0 +1,79 @@
+"""The password lockout counters on a real Redis shared by concurrent requests: no failure is
+lost when many arrive at once, and every counter carries the window as its TTL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from oauth_token.errors import TooManyAttempts
+from oauth_token.throttling import PasswordThrottle
+from tests.services import require_shared_redis
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+ALIAS = "throttle-redis"
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> Iterator[Any]:
+    """A cache alias on the machine's Redis (REDIS_URL), with a key prefix of this test's
+    own; only keys under that prefix are deleted afterwards."""
+    url = require_shared_redis()
+    prefix = f"grants2-test-{uuid.uuid4().hex[:12]}"
+    caches_setting = {
+        **settings.CACHES,
+        ALIAS: {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+    }
+    with override_settings(CACHES=caches_setting):
+        settings.OAUTH_TOKEN = {
+            **settings.OAUTH_TOKEN,
+            "CACHE_ALIAS": ALIAS,
+            "CACHE_KEY_PREFIX": prefix,
+            "PASSWORD_MAX_FAILURES_PER_USER": 1000,
+            "PASSWORD_MAX_FAILURES_PER_IP": 1000,
+            "PASSWORD_FAILURE_WINDOW": 600,
+        }
+        cache = caches[ALIAS]
+        try:
+            yield cache
+        finally:
+            client = cache._cache.get_client(write=True)
+            doomed = list(client.scan_iter(match=f"*{prefix}*"))
+            if doomed:
+                client.delete(*doomed)
+
+
+def test_concurrent_failures_are_all_counted(redis_cache):
+    throttle = PasswordThrottle("alice", "198.51.100.7")
+
+    def fail(_: int) -> None:
+        PasswordThrottle("alice", "198.51.100.7").failed()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fail, range(64)))
+    assert redis_cache.get(throttle.user.key) == 64
+    assert redis_cache.get(throttle.ip.key) == 64
+    client = redis_cache._cache.get_client()
+    for key in (throttle.user.key, throttle.ip.key):
+        assert 0 < client.ttl(redis_cache.make_and_validate_key(key)) <= 600
+
+
+def test_lockout_and_reset_through_redis(redis_cache, settings):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "PASSWORD_MAX_FAILURES_PER_USER": 3}
+    throttle = PasswordThrottle("Alice", "198.51.100.7")
+    for _ in range(3):
+        throttle.check()
+        throttle.failed()
+    with pytest.raises(TooManyAttempts) as locked:
+        PasswordThrottle("alice", "203.0.113.1").check()
+    assert 1 <= int(locked.value.headers["Retry-After"]) <= 600
+    throttle.succeeded()
+    PasswordThrottle("alice", "203.0.113.1").check()
+    assert redis_cache.get(throttle.ip.key) == 3
