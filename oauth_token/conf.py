@@ -191,7 +191,7 @@ oauth_settings = OAuthTokenSettings()
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"OAUTH_TOKEN", "DEBUG", "SECRET_KEY", "CACHES"}:
+    if setting in {"OAUTH_TOKEN", "DEBUG", "SECRET_KEY", "CACHES", "ROOT_URLCONF"}:
         oauth_settings.reload()
 
 

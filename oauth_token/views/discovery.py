@@ -6,10 +6,11 @@ that does not exist in this deployment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
 
 from .. import endpoints, keyring
 from ..conf import oauth_settings
@@ -67,7 +68,24 @@ def extend_metadata(fn: Any) -> Any:
     return fn
 
 
-@require_GET
+def read_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """GET and HEAD only; anything else is a JSON 405 (RFC 9110 §15.5.6), never an HTML page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse(
+                {"error": "invalid_request", "error_description": "Method not allowed."},
+                status=405,
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return wrapper
+
+
+@read_only
 def configuration(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(metadata())
     response["Cache-Control"] = "public, max-age=300"
@@ -75,7 +93,7 @@ def configuration(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@read_only
 def jwks(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(keyring.key_set().jwks())
     response["Cache-Control"] = f"public, max-age={int(oauth_settings.JWKS_CACHE_SECONDS)}"
