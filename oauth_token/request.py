@@ -8,6 +8,7 @@ absent. Size limits keep a hostile client from making the server parse megabytes
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from .errors import InvalidRequest
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _MAX_FIELDS = 64
+# C0 controls and DEL: never part of a legitimate parameter (NUL truncates C strings, CR/LF
+# forge log lines). A regex scans a 1 kB client assertion in a microsecond.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
             raise InvalidRequest("Invalid parameter name.")
         if len(value) > limit:
             raise InvalidRequest(f"Parameter {_safe(name)} is too long.")
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        if _CONTROL.search(value):
             raise InvalidRequest(f"Parameter {_safe(name)} contains control characters.")
         if not _encodable(name) or not _encodable(value):
             raise InvalidRequest(f"Parameter {_safe(name)} is not valid Unicode.")

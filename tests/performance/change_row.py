@@ -1,0 +1,42 @@
+"""Run in a second process by test_shared_cache: changes one row the way an operator's
+script would (through provisioning and the ORM, so model signals fire), against the database
+and Redis named by LIVE_DATABASE_URL / LIVE_CACHE_URL. Prints one JSON document."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import django
+
+
+def main(action: str, client_id: str) -> dict[str, object]:
+    django.setup()
+    from django.conf import settings
+
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "CACHE_KEY_PREFIX": os.environ["KEY_PREFIX"]}
+    from oauth_token import provisioning
+    from oauth_token.conf import oauth_settings
+    from oauth_token.models import ApiScope, Client, ClientGrant
+
+    oauth_settings.reload()
+    client = Client.objects.get(client_id=client_id)
+    if action == "rotate_secret":
+        return {"secret": provisioning.rotate_secret(client)}
+    if action == "delete_client":
+        client.delete()
+    elif action == "delete_grant":
+        ClientGrant.objects.get(client=client).delete()
+    elif action == "narrow_grant":
+        grant = ClientGrant.objects.get(client=client)
+        provisioning.grant(client, grant.api, ["read:things"])
+    elif action == "remove_api_scope":
+        ApiScope.objects.get(name="write:things").delete()
+    else:
+        raise SystemExit(f"unknown action {action}")
+    return {}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2])))
