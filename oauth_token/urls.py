@@ -6,6 +6,7 @@ from .views.introspect import IntrospectView
 from .views.par import PushedAuthorizationView
 from .views.revoke import RevokeView
 from .views.token import TokenView
+from .views.userinfo import UserInfoView
 
 app_name = "oauth_token"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("authorize/decision", authorize.decide, name="authorize_decision"),
     path("authorize/form_post.js", authorize.form_post_script, name="authorize_form_post_js"),
     path("oauth/token", TokenView.as_view(), name="token"),
+    path("userinfo", UserInfoView.as_view(), name="userinfo"),
     path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),
     path("activate", ActivateView.as_view(), name="activate"),
     path("oauth/par", PushedAuthorizationView.as_view(), name="par"),
