@@ -106,14 +106,18 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
         if "none" in authz.prompt:
             raise LoginRequired()
         return login.redirect_to_login(resume_url(authz), authz.login_hint)
-    if "login" in authz.prompt and not login.reauthenticated(request):
+    auth_time = login.auth_time(request)
+    # max_age=0 asks for a login every time, like prompt=login (OIDC Core §3.1.2.1).
+    too_old = authz.max_age is not None and (
+        authz.max_age == 0 or int(time.time()) - auth_time > authz.max_age
+    )
+    if ("login" in authz.prompt or too_old) and not login.reauthenticated(request):
+        if "none" in authz.prompt:
+            raise LoginRequired("The authentication is older than max_age.")
+        # The login this leads to satisfies the request even if it took longer than max_age.
         login.request_reauthentication(request)
         return login.redirect_to_login(resume_url(authz), authz.login_hint)
     auth_time = login.auth_time(request)
-    if authz.max_age is not None and int(time.time()) - auth_time > authz.max_age:
-        if "none" in authz.prompt:
-            raise LoginRequired("The authentication is older than max_age.")
-        return login.redirect_to_login(resume_url(authz), authz.login_hint)
     prompt = consent_prompt(authz)
     if consent.is_required(user, prompt, force="consent" in authz.prompt):
         if "none" in authz.prompt:

@@ -149,12 +149,24 @@ def test_max_age_satisfied_goes_on_and_binds_auth_time(authorize, web_app, brows
     assert abs(auth_time - (time.time() - 100)) < 5
 
 
-def test_max_age_zero_after_fresh_login_does_not_loop(authorize, web_app, browser):
+def test_max_age_zero_is_satisfied_by_the_login_it_leads_to(authorize, web_app, browser):
+    """max_age=0 always asks for a login; the login that follows satisfies it however long it
+    took, instead of sending the person back to log in forever."""
     client = third_party(web_app)
     client.first_party = True
     client.save()
     set_auth_time(browser, 0)
-    assert redirect_params(authorize(client, max_age="0"))["code"]
+    response = authorize(client, max_age="0")
+    next_url = login_next(response)
+    log_in(browser, response)
+    # Thirty slow seconds pass between the request, the login and the way back.
+    session = browser.session
+    session[login.REAUTH_KEY] -= 30
+    session[login.SESSION_KEY] = session[login.REAUTH_KEY]
+    session.save()
+    assert redirect_params(browser.get(next_url))["code"]
+    # The next request with max_age=0 asks again.
+    login_next(browser.get(next_url))
 
 
 # --- consent ---------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_code_for_openid_only_has_no_api(signing_keys, first_party_app, obtain_c
     response = exchange(token_request, client, secret, code, verifier)
     assert response.status_code == 200, response.content
     access = decode(response.json()["access_token"])
-    assert access["aud"] == ISSUER  # no API and no /userinfo route yet: the issuer itself
+    assert access["aud"] == ISSUER + "userinfo"  # no API: only /userinfo
     assert access["scope"] == "openid email"
 
 
