@@ -327,6 +327,23 @@ def for_token_request(request: HttpRequest, client: ClientInfo) -> TokenEndpoint
     return TokenEndpointProof(jkt=verified.jkt, response_headers=headers)
 
 
+def for_pushed_request(
+    request: HttpRequest, client: ClientInfo, dpop_jkt: str | None
+) -> str | None:
+    """RFC 9449 §10.1: a proof sent with a pushed authorization request binds the code to
+    its key, as ``dpop_jkt`` would; when both are sent they must name the same key."""
+    proof = read_proof_header(request)
+    if proof is None:
+        return dpop_jkt
+    expected = ProofRequirements(
+        htm="POST", htu=endpoints.url("par"), nonce_required=nonce_required(client)
+    )
+    verified = validator.validate(proof, expected)
+    if dpop_jkt is not None and not hmac.compare_digest(dpop_jkt, verified.jkt):
+        raise InvalidDPoPProof("dpop_jkt does not match the DPoP proof's key.")
+    return verified.jkt
+
+
 def nonce_headers(nonce: str) -> dict[str, str]:
     """Browser clients read ``DPoP-Nonce`` only when CORS exposes it."""
     return {"DPoP-Nonce": nonce, "Access-Control-Expose-Headers": "DPoP-Nonce"}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hmac
+
 from django.utils import timezone
 
 from .. import claims, codes, pkce
@@ -14,7 +16,8 @@ class AuthorizationCodeGrant(BaseGrant):
 
     Checks in order: the code exists and was never redeemed (a second redemption revokes what
     the first one issued, §4.1.2), it belongs to the authenticated client, it has not expired,
-    the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the user is
+    the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the DPoP
+    proof's key is the one named by ``dpop_jkt`` at /authorize (RFC 9449 §10), the user is
     still active; then one conditional UPDATE consumes it, so of concurrent redemptions exactly
     one wins. Every refusal is ``invalid_grant`` and consumes nothing.
     """
@@ -34,6 +37,7 @@ class AuthorizationCodeGrant(BaseGrant):
             raise InvalidGrant("The authorization code has expired.")
         self.check_redirect_uri(row, request.get("redirect_uri"))
         self.check_verifier(row, request.get("code_verifier"))
+        self.check_dpop_binding(row, context)
         if not row.user.is_active:
             raise InvalidGrant("The user is no longer active.")
         api = self.code_api(row)
@@ -82,6 +86,19 @@ class AuthorizationCodeGrant(BaseGrant):
             raise InvalidGrant("code_verifier is required for this authorization code.")
         if not pkce.verify(verifier, row.code_challenge, row.code_challenge_method):
             raise InvalidGrant("code_verifier does not match the code_challenge.")
+
+    @staticmethod
+    def check_dpop_binding(row: AuthorizationCode, context: TokenContext) -> None:
+        """RFC 9449 §10: a code requested with ``dpop_jkt`` is redeemed only with a proof by
+        that key (``context.dpop_jkt`` is the thumbprint of the request's validated proof), so
+        a stolen code is useless without the client's private key."""
+        if not row.dpop_jkt:
+            return
+        if not context.dpop_jkt or not hmac.compare_digest(row.dpop_jkt, context.dpop_jkt):
+            raise InvalidGrant(
+                "The authorization code is bound to a DPoP key (dpop_jkt); "
+                "send a DPoP proof signed with it."
+            )
 
     @staticmethod
     def code_api(row: AuthorizationCode) -> ApiInfo | None:

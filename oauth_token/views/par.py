@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import device, par
+from .. import device, dpop, par
 from ..client_auth import authenticate_client
 from ..conf import oauth_settings
 from ..errors import InvalidRequest, UnauthorizedClient, UnsupportedResponseType
@@ -62,7 +62,11 @@ class PushedAuthorizationView(OAuthAPIView):
     def post(self, request: Request) -> HttpResponse:
         params = parse_token_request(request._request)
         client = authenticate_client(params).client
-        pushed = par.push(client, params.params, validate_authorization_request)
+        pushed_params = dict(params.params)
+        jkt = dpop.for_pushed_request(request._request, client, pushed_params.get("dpop_jkt"))
+        if jkt is not None:
+            pushed_params["dpop_jkt"] = jkt
+        pushed = par.push(client, pushed_params, validate_authorization_request)
         return json_response(pushed.as_body(), status=201)
 
 
