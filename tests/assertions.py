@@ -132,3 +132,11 @@ class JwksServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def jose_int(value: int) -> str:
+    """An integer as a JWK member (RFC 7518 §2 Base64urlUInt)."""
+    import base64
+
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -6,6 +6,7 @@ that does not exist in this deployment.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -14,7 +15,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import endpoints, keyring
 from ..conf import oauth_settings
+from ..errors import ConfigurationError
 from ..grants import registry
+
+logger = logging.getLogger("oauth_token")
 
 AUTH_METHODS = [
     "client_secret_basic",
@@ -80,7 +84,15 @@ def read_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequ
             )
             response["Allow"] = "GET, HEAD"
             return response
-        return view(request)
+        try:
+            return view(request)
+        except ConfigurationError as exc:
+            # An operator's mistake (``manage.py check`` names it): logged, and JSON for clients.
+            logger.error("oauth_token misconfigured: %s", exc)
+            return JsonResponse(
+                {"error": "server_error", "error_description": "The server is misconfigured."},
+                status=500,
+            )
 
     return wrapper
 

@@ -117,3 +117,12 @@ def test_metadata_is_public_and_cacheable(client):
     assert response["Content-Type"] == "application/json"
     assert "max-age=" in response["Cache-Control"]
     assert response["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_missing_issuer_is_a_json_server_error_not_an_html_page(client, settings, path):
+    """An operator's mistake (check E001 names it) still answers in JSON."""
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "ISSUER": None}
+    response = client.get(path)
+    assert response.status_code == 500
+    assert response.json()["error"] == "server_error"
