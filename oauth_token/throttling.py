@@ -1,12 +1,13 @@
 """Brute-force protection for password logins (RFC 6749 §4.3.2, §10.10; as Auth0's
 brute-force protection and suspicious-IP throttling).
 
-Failures are counted per username and per source IP in the shared cache, in a fixed window
-that starts with the first failure: once a counter reaches its limit, every attempt is refused
-with 429 ``too_many_attempts`` (before any password is checked) until the window passes. A
-successful login clears the user's counter but not the IP's, so one valid account cannot
-launder an address that is guessing at others. Usernames that do not exist are counted like
-any other, so the lockout reveals nothing about which accounts exist.
+Attempts are counted per username and per source IP in the shared cache, in a fixed window
+that starts with the first one: once a counter has reached its limit of failures, every attempt
+is refused with 429 ``too_many_attempts`` (before any password is checked) until the window
+passes. A successful login clears the user's counter and gives the IP back only its own
+attempt, so one valid account cannot launder an address that is guessing at others. Usernames
+that do not exist are counted like any other, so the lockout reveals nothing about which
+accounts exist.
 
 Counters use ``cache.add`` then ``cache.incr``, both atomic in Redis and in local memory, so
 concurrent workers never lose a failure. When the cache is down we fail closed (503): a login
@@ -15,6 +16,7 @@ that cannot be throttled is not attempted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -77,30 +79,30 @@ class PasswordThrottle:
     def for_request(cls, request: HttpRequest, username: str) -> PasswordThrottle:
         return cls(username, str(oauth_settings.CLIENT_IP_FUNCTION(request)))
 
-    def check(self) -> None:
-        """429 ``too_many_attempts`` while either counter is at its limit."""
-        store = cache.shared_cache()
-        try:
-            counts = store.get_many([self.user.key, self.ip.key])
-        except Exception as exc:
-            raise _unavailable(exc) from exc
-        for counter in (self.user, self.ip):
-            if int(counts.get(counter.key) or 0) >= counter.limit:
+    def begin(self) -> None:
+        """Count this attempt on both counters before any password is checked, and refuse it
+        (429 ``too_many_attempts``) once either counter is past its limit. Counting first
+        closes the race in which a burst of parallel guesses all pass a check made before any
+        of them had failed; a refused attempt counts too, so hammering a locked account also
+        uses up the address's allowance."""
+        counts = [(counter, self._increment(counter)) for counter in (self.user, self.ip)]
+        for counter, count in counts:
+            if count == counter.limit + 1:
+                logger.warning("oauth_token password login locked (%s)", counter.scope)
+            if count > counter.limit:
                 raise TooManyAttempts(
                     self._description(counter),
                     headers={"Retry-After": str(self._retry_after(counter))},
                 )
 
-    def failed(self) -> None:
-        """Count a failure on both counters; the first failure opens the window."""
-        for counter in (self.user, self.ip):
-            count = self._increment(counter)
-            if count == counter.limit:
-                logger.warning("oauth_token password login locked (%s)", counter.scope)
-
     def succeeded(self) -> None:
+        """The attempt was no failure: clear the username's counter and give the address back
+        the attempt ``begin`` counted."""
+        store = cache.shared_cache()
         try:
-            cache.shared_cache().delete_many([self.user.key, self.user.started_key])
+            store.delete_many([self.user.key, self.user.started_key])
+            with contextlib.suppress(ValueError):  # the window ended meanwhile
+                store.decr(self.ip.key)
         except Exception as exc:
             raise _unavailable(exc) from exc
 

@@ -54,10 +54,9 @@ class PasswordGrant(BaseGrant):
         api = self.resolve_api(request.get("audience"), required=False)
         scopes = user_scopes(request.scopes(), context.client, api)
         throttle = PasswordThrottle.for_request(request.http, username)
-        throttle.check()
+        throttle.begin()
         user = self._authenticate(request.http, username, password)
         if user is None:
-            throttle.failed()
             raise InvalidGrant(WRONG_CREDENTIALS)
         if not user.is_active:
             raise InvalidGrant("The user account is blocked.")

@@ -54,7 +54,7 @@ def test_concurrent_failures_are_all_counted(redis_cache):
     throttle = PasswordThrottle("alice", "198.51.100.7")
 
     def fail(_: int) -> None:
-        PasswordThrottle("alice", "198.51.100.7").failed()
+        PasswordThrottle("alice", "198.51.100.7").begin()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(fail, range(64)))
@@ -69,11 +69,28 @@ def test_lockout_and_reset_through_redis(redis_cache, settings):
     settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "PASSWORD_MAX_FAILURES_PER_USER": 3}
     throttle = PasswordThrottle("Alice", "198.51.100.7")
     for _ in range(3):
-        throttle.check()
-        throttle.failed()
+        throttle.begin()  # three attempts that fail
+    elsewhere = PasswordThrottle("alice", "203.0.113.1")
     with pytest.raises(TooManyAttempts) as locked:
-        PasswordThrottle("alice", "203.0.113.1").check()
+        elsewhere.begin()
     assert 1 <= int(locked.value.headers["Retry-After"]) <= 600
-    throttle.succeeded()
-    PasswordThrottle("alice", "203.0.113.1").check()
-    assert redis_cache.get(throttle.ip.key) == 3
+    throttle.succeeded()  # an administrator's reset, or a success from the first address
+    elsewhere.begin()
+    elsewhere.succeeded()
+    assert redis_cache.get(throttle.ip.key) == 2
+    assert redis_cache.get(elsewhere.ip.key) == 1
+
+
+def test_a_parallel_burst_gets_exactly_the_limit_through(redis_cache, settings):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "PASSWORD_MAX_FAILURES_PER_USER": 5}
+
+    def guess(i: int) -> bool:
+        try:
+            PasswordThrottle("alice", f"198.51.100.{i}").begin()
+        except TooManyAttempts:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        admitted = list(pool.map(guess, range(40)))
+    assert admitted.count(True) == 5
