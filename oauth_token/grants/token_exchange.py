@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,7 @@ class TokenExchangeGrant(BaseGrant):
         if requested_type != ACCESS_TOKEN:
             raise InvalidRequest("Only access tokens can be requested (requested_token_type).")
         subject = self.read_token(
-            request.require("subject_token"), request.require("subject_token_type"), client
+            request.require("subject_token"), request.require("subject_token_type"), context
         )
         if subject.user is None and subject.subject != f"{client.client_id}{CLIENT_SUFFIX}":
             raise InvalidRequest("The subject_token must represent a user or this client.")
@@ -81,10 +82,11 @@ class TokenExchangeGrant(BaseGrant):
     # --- the presented tokens -------------------------------------------------------------
 
     def read_token(
-        self, token: str, token_type: str, client: ClientInfo, role: str = "subject"
+        self, token: str, token_type: str, context: TokenContext, role: str = "subject"
     ) -> PresentedToken:
+        client = context.client
         if token_type == ACCESS_TOKEN:
-            return self._own_access_token(token, role)
+            return self._own_access_token(token, role, context.dpop_jkt)
         if token_type == ID_TOKEN:
             return self._own_id_token(token, client, role)
         if token_type == JWT:
@@ -92,13 +94,22 @@ class TokenExchangeGrant(BaseGrant):
         raise InvalidRequest(f"Unsupported {role}_token_type.")
 
     @staticmethod
-    def _own_access_token(token: str, role: str) -> PresentedToken:
+    def _own_access_token(token: str, role: str, dpop_jkt: str | None) -> PresentedToken:
+        """A DPoP-bound token (RFC 9449 §6) is only usable with a proof of its key, so the
+        exchange request must carry a DPoP proof made with that key; otherwise a stolen bound
+        token could be traded for an unbound one."""
         found = inspection.AccessTokens().find(token)
         if found is None:
             raise InvalidRequest(f"The {role}_token is not an access token issued here.")
         if not found.active:
             raise InvalidRequest(f"The {role}_token is expired, revoked or no longer valid.")
         claims = found.handle
+        cnf = claims.get("cnf")
+        bound = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if bound is not None and not (dpop_jkt and hmac.compare_digest(str(bound), dpop_jkt)):
+            raise InvalidRequest(
+                f"The {role}_token is DPoP-bound: send a DPoP proof made with its key."
+            )
         return PresentedToken(
             subject=claims["sub"],
             user=_user(claims, token) if role == "subject" else None,
@@ -154,7 +165,7 @@ class TokenExchangeGrant(BaseGrant):
             return None
         if token_type is None:
             raise InvalidRequest("Missing required parameter: actor_token_type.")
-        actor = self.read_token(token, token_type, context.client, role="actor")
+        actor = self.read_token(token, token_type, context, role="actor")
         may_act = subject.claims.get("may_act")
         if isinstance(may_act, dict) and not _matches(may_act, actor):
             raise InvalidRequest("The actor is not allowed to act for the subject (may_act).")

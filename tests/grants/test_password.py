@@ -382,3 +382,8 @@ def test_openid_alone_without_an_audience_is_an_oidc_login(login, user, password
     assert "id_token" in body
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["sub"] == str(user.pk)
+
+
+def test_discovery_lists_the_password_grant(api_client, signing_keys):
+    metadata = api_client.get("/.well-known/openid-configuration").json()
+    assert "password" in metadata["grant_types_supported"]

@@ -433,3 +433,53 @@ def test_id_token_from_a_login_is_exchanged_by_the_client_it_was_issued_to(
     assert response.json()["issued_token_type"] == AT
     claims = decode(response.json()["access_token"])
     assert (claims["sub"], claims["scope"]) == (str(alice.pk), "read:orders")
+
+
+@pytest.mark.urls("tests.resource_server.views")
+def test_exchanged_token_is_accepted_by_a_resource_server(exchange, user_token, alice, api_client):
+    response = exchange(user_token, audience=API, scope="read:things")
+    assert response.status_code == 200, response.content
+    token = response.json()["access_token"]
+    served = api_client.get("/api/things", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert served.status_code == 200, served.content
+    assert served.json()["sub"] == str(alice.pk)
+    assert served.json()["user_pk"] == alice.pk
+
+
+def test_dpop_bound_subject_token_needs_a_proof_of_its_key(
+    token_request, gateway, alice, signing_keys, orders_api
+):
+    from tests.dpop_helpers import ProofKey
+
+    key = ProofKey()
+    now = int(time.time())
+    bound = keyring.sign(
+        {
+            "iss": "https://auth.example.test/",
+            "sub": str(alice.pk),
+            "aud": API,
+            "iat": now,
+            "exp": now + 300,
+            "jti": "bound-subject",
+            "client_id": gateway[0],
+            "scope": "read:things",
+            "cnf": {"jkt": key.jkt},
+        },
+        typ="at+jwt",
+    )
+    data = {
+        "grant_type": GRANT,
+        "subject_token": bound,
+        "subject_token_type": AT,
+        "audience": ORDERS,
+    }
+    error(token_request(data, auth=gateway), "invalid_request", "DPoP-bound")
+    error(
+        token_request(data, auth=gateway, HTTP_DPOP=ProofKey().proof()),
+        "invalid_request",
+        "DPoP-bound",
+    )
+    response = token_request(data, auth=gateway, HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert decode(response.json()["access_token"])["cnf"] == {"jkt": key.jkt}
