@@ -138,4 +138,7 @@ def render(
     response["X-Frame-Options"] = "DENY"
     response["Content-Security-Policy"] = "frame-ancestors 'none'"
     response["Cache-Control"] = "no-store"
+    # same-origin keeps the Origin header on the form's POST (CSRF checks it), unlike
+    # no-referrer, with which browsers send "Origin: null".
+    response["Referrer-Policy"] = "same-origin"
     return response

@@ -199,7 +199,8 @@ def form_post(request: HttpRequest, redirect_uri: str, values: dict[str, str]) -
         {"redirect_uri": redirect_uri, "fields": sorted(values.items())},
     )
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # Not no-referrer: browsers then send "Origin: null", which the client may refuse.
+    response["Referrer-Policy"] = "origin"
     response["X-Frame-Options"] = "DENY"
     response["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'self'; form-action {destination}; "

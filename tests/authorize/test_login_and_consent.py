@@ -181,6 +181,9 @@ def test_consent_page_lists_client_api_and_scopes(authorize, web_app, offline_ap
         assert f"<code>{scope}</code>" in html
     assert response["X-Frame-Options"] == "DENY"
     assert "no-store" in response["Cache-Control"]
+    # Browsers send "Origin: null" under no-referrer, and Django's CSRF check refuses that.
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "no-referrer" not in html
     assert AuthorizationCode.objects.count() == 0
 
 
