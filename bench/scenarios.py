@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 AUDIENCE = "https://api.example.com"
 ISSUER = "http://127.0.0.1:8000/"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+REDIRECT_URI = "http://127.0.0.1:9/callback"
 
 
 @dataclass
@@ -113,6 +114,18 @@ class World:
             name="bench-refresh", grant_types=["refresh_token", "password"]
         )
         self.refresh_client = (refresh.client.client_id, refresh.secret)
+        web = provisioning.create_client(
+            name="bench-web",
+            grant_types=["authorization_code", "refresh_token"],
+            redirect_uris=[REDIRECT_URI],
+        )
+        self.web_client = (web.client.client_id, web.secret)
+        self.dpop_key = self._es256_key()
+        self.dpop_jwk = {
+            k: v
+            for k, v in jose.public_jwk(self.dpop_key, "x", "ES256").items()
+            if k in ("kty", "crv", "x", "y")
+        }
         pk = provisioning.create_client(
             name="bench-pkjwt",
             grant_types=["client_credentials"],
@@ -158,6 +171,22 @@ class World:
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self.es_key, algorithm="ES256", headers={"kid": "bench-es"})
+
+    def dpop_proof(self) -> str:
+        import jwt
+
+        claims = {
+            "htm": "POST",
+            "htu": ISSUER + "oauth/token",
+            "iat": int(time.time()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(
+            claims,
+            self.dpop_key,
+            algorithm="ES256",
+            headers={"typ": "dpop+jwt", "jwk": self.dpop_jwk},
+        )
 
     def files(
         self, scenario: str, contender: str, make: Any, n: int, rounds: int
@@ -277,10 +306,150 @@ def plan_refresh_rotation(world: World, n: int, rounds: int) -> Plan:
     return plan
 
 
+def authorization_codes(world: World, count: int) -> list[tuple[str, str]]:
+    """Pre-issue ``count`` codes (with PKCE) as /authorize would; returns (code, verifier)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from oauth_token import jose, secrets
+    from oauth_token.models import Client
+    from oauth_token.models.codes import AuthorizationCode
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-user")
+    client = Client.objects.get(client_id=world.web_client[0])
+    now = timezone.now()
+    pairs = [(secrets.new_secret(32), secrets.new_secret(32)) for _ in range(count)]
+    AuthorizationCode.objects.bulk_create(
+        [
+            AuthorizationCode(
+                code_digest=secrets.digest(code),
+                client=client,
+                user=user,
+                redirect_uri=REDIRECT_URI,
+                scopes=["openid", "profile", "read:things"],
+                audience=AUDIENCE,
+                code_challenge=jose.sha256_b64url(verifier),
+                code_challenge_method="S256",
+                auth_time=now,
+                expires_at=now + timezone.timedelta(hours=1),
+            )
+            for code, verifier in pairs
+        ],
+        batch_size=2000,
+    )
+    return pairs
+
+
+def plan_code_redemption(world: World, n: int, rounds: int) -> Plan:
+    """Code + PKCE for an access token and an ID token: two signatures, so the floor signs
+    two JWTs."""
+    plan = Plan("code_redemption")
+    pairs = iter(authorization_codes(world, (n + n // 4) * rounds + n))
+    auth = basic(*world.web_client)
+
+    def ours() -> str:
+        code, verifier = next(pairs)
+        return line(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+            Authorization=auth,
+        )
+
+    for name, path, make, count in (
+        ("floor", "/floor/sign-twice", lambda: line(""), 1),
+        ("oauth_token", "/oauth/token", ours, n),
+    ):
+        warm, files = world.files(plan.name, name, make, count, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
+def plan_cc_dpop(world: World, n: int, rounds: int) -> Plan:
+    """client_credentials with a DPoP proof: verify one ES256 proof, sign one RS256 token."""
+    plan = Plan("cc_dpop")
+    auth = basic(*world.basic)
+
+    def ours() -> str:
+        return line(
+            {"grant_type": "client_credentials", "audience": AUDIENCE},
+            Authorization=auth,
+            DPoP=world.dpop_proof(),
+        )
+
+    def floor() -> str:
+        return line("", DPoP=world.dpop_proof())
+
+    for name, path, make, count in (
+        ("floor", "/floor/verify-and-sign", floor, 1),
+        ("oauth_token", "/oauth/token", ours, n),
+    ):
+        warm, files = world.files(plan.name, name, make, count, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
+def plan_mixed(world: World, n: int, rounds: int) -> Plan:
+    """A realistic blend on one endpoint: 50 % client_credentials (basic), 15 %
+    private_key_jwt, 15 % DPoP-bound, 10 % code redemption, 10 % refresh rotation. The floor
+    is the same blend of the floor views' cryptography, approximated by verify-and-sign for
+    the proof-carrying 30 % and sign for the rest."""
+    import random
+
+    plan = Plan("mixed")
+    rng = random.Random(7)
+    total = (n + n // 4) * rounds + n
+    codes = iter(authorization_codes(world, total // 10 + 10))
+    refresh = iter(refresh_tokens(world, total // 10 + 10))
+    basic_auth = basic(*world.basic)
+    web_auth = basic(*world.web_client)
+    r_auth = basic(*world.refresh_client)
+    cc = {"grant_type": "client_credentials", "audience": AUDIENCE}
+
+    def ours() -> str:
+        roll = rng.random()
+        if roll < 0.5:
+            return line(cc, Authorization=basic_auth)
+        if roll < 0.65:
+            return line(
+                {
+                    **cc,
+                    "client_assertion_type": ASSERTION_TYPE,
+                    "client_assertion": world.assertion(),
+                }
+            )
+        if roll < 0.8:
+            return line(cc, Authorization=basic_auth, DPoP=world.dpop_proof())
+        if roll < 0.9:
+            code, verifier = next(codes)
+            return line(
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": REDIRECT_URI,
+                    "code_verifier": verifier,
+                },
+                Authorization=web_auth,
+            )
+        return line(
+            {"grant_type": "refresh_token", "refresh_token": next(refresh)}, Authorization=r_auth
+        )
+
+    warm, files = world.files(plan.name, "oauth_token", ours, n, rounds)
+    plan.contenders.append(Contender("oauth_token", "/oauth/token", warm, files))
+    return plan
+
+
 PLANNERS = {
     "cc_basic": plan_cc_basic,
     "cc_private_key_jwt": plan_cc_private_key_jwt,
     "refresh_rotation": plan_refresh_rotation,
+    "code_redemption": plan_code_redemption,
+    "cc_dpop": plan_cc_dpop,
+    "mixed": plan_mixed,
 }
 
 

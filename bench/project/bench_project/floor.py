@@ -31,6 +31,11 @@ def _client_key() -> Any:
     return jwt.PyJWK(jwks["keys"][0]).key
 
 
+def _proof_key(proof: str) -> Any:
+    """A DPoP proof carries its own key in the header (RFC 9449 §4.2)."""
+    return jwt.PyJWK(jwt.get_unverified_header(proof)["jwk"]).key
+
+
 def _token() -> dict[str, Any]:
     kid, key = _signing()
     now = int(time.time())
@@ -56,6 +61,16 @@ def sign_only(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 def verify_and_sign(request: HttpRequest) -> JsonResponse:
     """Verify one JWT from the body (a client assertion or DPoP proof), then sign one."""
-    proof = request.POST.get("client_assertion") or request.headers.get("DPoP", "")
-    jwt.decode(proof, _client_key(), algorithms=["ES256", "RS256"], options={"verify_aud": False})
+    assertion = request.POST.get("client_assertion")
+    proof = assertion or request.headers.get("DPoP", "")
+    key = _client_key() if assertion else _proof_key(proof)
+    jwt.decode(proof, key, algorithms=["ES256", "RS256"], options={"verify_aud": False})
     return JsonResponse(_token())
+
+
+@csrf_exempt
+def sign_twice(request: HttpRequest) -> JsonResponse:
+    """Code redemption with openid signs an access token and an ID token."""
+    body = _token()
+    body["id_token"] = _token()["access_token"]
+    return JsonResponse(body)

@@ -37,6 +37,15 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several gunicorn workers write concurrently: take the write lock at BEGIN (a deferred
+    # transaction that upgrades fails at once with "database is locked") and use WAL so
+    # readers never wait for writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bench")}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
@@ -45,6 +54,8 @@ OAUTH_TOKEN = {
     "KEY_ENCRYPTION_KEY": "bench-key-encryption-key-0123456789abcdef",
     # Pre-generated proofs and assertions are replayed over a bounded run.
     "CLIENT_ASSERTION_MAX_LIFETIME": 3600,
+    "AUTHORIZATION_CODE_LIFETIME": 3600,
+    "DPOP_IAT_WINDOW": 3600,
 }
 OAUTH2_PROVIDER = {
     "SCOPES": {"read:things": "read", "write:things": "write"},

@@ -4,6 +4,7 @@ from . import floor
 
 urlpatterns = [
     path("floor/sign", floor.sign_only),
+    path("floor/sign-twice", floor.sign_twice),
     path("floor/verify-and-sign", floor.verify_and_sign),
     path("dot/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("", include("oauth_token.urls")),
