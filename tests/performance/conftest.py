@@ -1,0 +1,1 @@
+from tests.authorize.fixtures import *  # noqa: F403

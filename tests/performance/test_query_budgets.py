@@ -1,0 +1,117 @@
+"""Query budgets of the token endpoint, per grant (issue 8): the hot path reads clients, APIs,
+grants and keys from the cache, so what remains are the queries a grant cannot avoid (its
+single-use artefact, consumed with one locked read or conditional UPDATE, and the rows it
+stores). A change that adds a query per request fails here before it shows up in bench/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from oauth_token import keyring, lookups
+from tests.authorize.helpers import API, CALLBACK
+
+pytestmark = pytest.mark.django_db
+
+FULL_SCOPE = "openid profile offline_access read:things"
+
+
+def _warm(client: Any) -> None:
+    """What a running server has cached already: the client and the key set."""
+    assert lookups.get_client(client.client_id) is not None
+    keyring.key_set()
+
+
+def test_client_credentials_warm_makes_no_query(
+    signing_keys, m2m_client, token_request, django_assert_num_queries
+):
+    client, secret = m2m_client
+    data = {"grant_type": "client_credentials", "audience": "https://api.example.com"}
+    assert token_request(data, auth=(client.client_id, secret)).status_code == 200
+    with django_assert_num_queries(0):
+        assert token_request(data, auth=(client.client_id, secret)).status_code == 200
+
+
+def test_code_redemption_budget(
+    signing_keys,
+    offline_api,
+    user,
+    first_party_app,
+    obtain_code,
+    token_request,
+    django_assert_max_num_queries,
+):
+    """BEGIN; the code (with its user) read; the conditional UPDATE that consumes it; a refresh
+    family, its first token and the access-token record; the family looked up again by jti
+    (avoidable); the code's record of what it issued; COMMIT."""
+    client, secret = first_party_app
+    code, verifier = obtain_code(client, scope=FULL_SCOPE, audience=API)
+    _warm(client)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+    }
+    with django_assert_max_num_queries(9):
+        response = token_request(data, auth=(client.client_id, secret))
+    body = response.json()
+    assert response.status_code == 200, body
+    assert {"access_token", "id_token", "refresh_token"} <= set(body)
+
+
+def test_refresh_rotation_budget(
+    signing_keys,
+    offline_api,
+    user,
+    first_party_app,
+    obtain_code,
+    token_request,
+    django_assert_max_num_queries,
+):
+    """BEGIN; the token with its family and user (locked); the conditional UPDATE; the
+    successor and the access-token record; COMMIT."""
+    client, secret = first_party_app
+    code, verifier = obtain_code(client, scope=FULL_SCOPE, audience=API)
+    first = token_request(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
+        auth=(client.client_id, secret),
+    ).json()
+    data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    _warm(client)
+    with django_assert_max_num_queries(8):
+        response = token_request(data, auth=(client.client_id, secret))
+    assert response.status_code == 200, response.content
+    assert response.json()["refresh_token"] != first["refresh_token"]
+
+
+def test_replayed_code_is_refused_within_budget(
+    signing_keys,
+    offline_api,
+    user,
+    first_party_app,
+    obtain_code,
+    token_request,
+    django_assert_max_num_queries,
+):
+    """A replay costs a bounded number of queries too (it revokes what the code issued)."""
+    client, secret = first_party_app
+    code, verifier = obtain_code(client, scope=FULL_SCOPE, audience=API)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+    }
+    assert token_request(data, auth=(client.client_id, secret)).status_code == 200
+    _warm(client)
+    with django_assert_max_num_queries(13):
+        response = token_request(data, auth=(client.client_id, secret))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
