@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import (
+    AuthorizationCode,
     DeviceCode,
     PushedAuthorizationRequest,
     RefreshFamilyAccessToken,
@@ -91,3 +92,17 @@ register(
     "refresh_family_access_tokens",
     lambda now: RefreshFamilyAccessToken.objects.filter(expires_at__lte=now),
 )
+
+
+def _dead_authorization_codes(now: datetime) -> QuerySet:
+    """An unused code past its lifetime can never be redeemed. A used one is kept while a
+    replay of it could still revoke something (RFC 6749 §4.1.2): its access token has not
+    expired, or its refresh-token family still exists (deleting a dead family clears the link).
+    """
+    finished = Q(access_token_expires_at__isnull=True) | Q(access_token_expires_at__lte=now)
+    return AuthorizationCode.objects.filter(expires_at__lte=now).filter(
+        Q(used_at__isnull=True) | (finished & Q(refresh_family__isnull=True))
+    )
+
+
+register("authorization_codes", _dead_authorization_codes)

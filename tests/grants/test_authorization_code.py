@@ -365,3 +365,29 @@ def test_replayed_code_revokes_the_refresh_token_family(
             auth=(client.client_id, secret),
         )
         assert_invalid_grant(again)
+
+
+# --- cleanup ----------------------------------------------------------------------------------
+
+
+def test_cleanup_keeps_used_codes_while_a_replay_could_revoke_something(
+    signing_keys, first_party_app, offline_api, obtain_code, token_request
+):
+    from oauth_token import cleanup
+
+    client, secret = first_party_app
+    obtain_code(client)  # never redeemed
+    used, verifier = obtain_code(client, scope="openid offline_access read:things", audience=API)
+    assert exchange(token_request, client, secret, used, verifier).status_code == 200
+    used_row = AuthorizationCode.objects.get(used_at__isnull=False)
+    later = timezone.now() + timedelta(seconds=120)  # both codes past their 60 s lifetime
+
+    assert cleanup.run(now=later)["authorization_codes"] == 1  # the unused one
+    assert list(AuthorizationCode.objects.values_list("pk", flat=True)) == [used_row.pk]
+    # Past its access token's expiry, the code still leads to a live refresh family.
+    after_access = used_row.access_token_expires_at + timedelta(seconds=1)
+    assert cleanup.run(now=after_access)["authorization_codes"] == 0
+    # Once that family is gone, nothing is left for a replay to revoke.
+    RefreshTokenFamily.objects.all().delete()
+    assert cleanup.run(now=after_access)["authorization_codes"] == 1
+    assert not AuthorizationCode.objects.exists()
