@@ -178,9 +178,11 @@ def rotate(alg: str | None = None) -> Ring:
     """No keys yet: create current and next. Otherwise next → current, current → previous,
     and a new next. Row locks make two concurrent rotations serialize."""
     alg = alg or oauth_settings.DEFAULT_SIGNING_ALGORITHM
-    if alg not in jose.SIGNING_KEY_ALGORITHMS:
+    allowed = [a for a in jose.SIGNING_KEY_ALGORITHMS if a in oauth_settings.SIGNING_ALGORITHMS]
+    if alg not in allowed:
         raise ValueError(
-            f"Unsupported algorithm {alg!r}; choose one of {jose.SIGNING_KEY_ALGORITHMS}."
+            f"Algorithm {alg!r} is not allowed; choose one of {', '.join(allowed)} "
+            "(OAUTH_TOKEN['SIGNING_ALGORITHMS'])."
         )
     now = timezone.now()
     with transaction.atomic():

@@ -21,8 +21,12 @@ from ..conf import oauth_settings
 from ..models import SigningKey
 
 
+def _allowed_algorithms() -> list[tuple[str, str]]:
+    return [(a, a) for a in jose.SIGNING_KEY_ALGORITHMS if a in oauth_settings.SIGNING_ALGORITHMS]
+
+
 class RotateForm(forms.Form):
-    alg = forms.ChoiceField(choices=[(a, a) for a in jose.SIGNING_KEY_ALGORITHMS])
+    alg = forms.ChoiceField(choices=_allowed_algorithms)
 
 
 @admin.register(SigningKey)

@@ -146,3 +146,14 @@ def test_kids_never_look_like_command_line_options(manage, monkeypatch):
     )
     doc = manage("oauth_keys", "rotate", "--alg", "EdDSA", "--json").json()
     assert doc["current"]["kid"].startswith("dash-first")
+
+
+def test_rotate_refuses_alg_outside_signing_algorithms_setting(manage, settings):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "SIGNING_ALGORITHMS": ["ES256"]}
+    result = manage("oauth_keys", "rotate", "--alg", "RS256", "--json")
+    assert_one_line_failure(result, "'RS256' is not allowed", "ES256")
+    assert not SigningKey.objects.exists()
+    assert (
+        manage("oauth_keys", "rotate", "--alg", "ES256", "--json").json()["current"]["alg"]
+        == "ES256"
+    )
