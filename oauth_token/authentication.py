@@ -13,12 +13,14 @@ Errors follow RFC 6750 §3: 401 ``invalid_token`` and 403 ``insufficient_scope``
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -26,7 +28,9 @@ from rest_framework.request import Request
 
 from . import endpoints, jose, keyring, revocation
 from .conf import oauth_settings
-from .errors import InsufficientScope, InvalidToken, OAuthError
+from .errors import InsufficientScope, InvalidToken, OAuthError, TemporarilyUnavailable
+
+logger = logging.getLogger("oauth_token")
 
 CLIENT_SUBJECT_SUFFIX = "@clients"
 # RFC 9068 §2.2: the claims every JWT access token carries.
@@ -162,6 +166,9 @@ class TokenAuthenticationFailed(exceptions.AuthenticationFailed):
         self.status_code = 401 if error.status_code in (400, 401) else error.status_code
         self.oauth_error = error
         self.scheme = scheme
+        if isinstance(error, TemporarilyUnavailable):
+            # DRF's exception handler turns ``wait`` into Retry-After.
+            self.wait = int(oauth_settings.RETRY_AFTER)
 
 
 class InsufficientScopeDenied(exceptions.PermissionDenied):
@@ -262,6 +269,8 @@ def user_for_claims(claims: AccessTokenClaims) -> Any:
         pk = user_model._meta.pk.to_python(claims.subject)
     except (ValidationError, ValueError, TypeError):
         pk = None
+    if isinstance(pk, int) and not -(2**63) <= pk < 2**63:
+        pk = None  # no database column holds it; querying would be a DataError, not a miss
     user = user_model._default_manager.filter(pk=pk).first() if pk is not None else None
     if user is None or not getattr(user, "is_active", True):
         raise InvalidToken("The token's user is unknown or inactive.")
@@ -297,6 +306,14 @@ class AccessTokenAuthentication(BaseAuthentication):
         except TokenAuthenticationFailed as failed:
             self._remember(request, failed)
             raise
+        except (OperationalError, InterfaceError) as exc:
+            # The user lookup or the denylist's database fallback: retryable, never a 500.
+            logger.error(
+                "oauth_token resource server: database unavailable (%s)", type(exc).__name__
+            )
+            wrapped = TokenAuthenticationFailed(TemporarilyUnavailable(), scheme)
+            self._remember(request, wrapped)
+            raise wrapped from exc
         except OAuthError as error:
             wrapped = TokenAuthenticationFailed(error, scheme)
             self._remember(request, wrapped)

@@ -279,3 +279,8 @@ def test_has_scope_needs_a_scope():
 
     with pytest.raises(ValueError):
         HasScope()
+
+
+def test_out_of_range_subject_is_an_unknown_user(api_client, forge):
+    response = get(api_client, token=forge(sub="9" * 30))
+    assert_invalid_token(response, "The token's user is unknown or inactive.")

@@ -138,3 +138,22 @@ def test_insufficient_scope_challenge_uses_the_dpop_scheme(api_client, dpop_toke
     response = call(api_client, dpop_token, proof, path="/api/factory")
     assert response.status_code == 403
     assert response["WWW-Authenticate"].startswith('DPoP realm="oauth", error="insufficient_scope"')
+
+
+def test_replay_cache_outage_is_503_with_retry_after(api_client, dpop_token, proof_key, settings):
+    """Fail closed: a proof whose jti cannot be checked is not accepted (real Redis client
+    against a port where nothing listens)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "broken": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        },
+    }
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "CACHE_ALIAS": "broken"}
+    proof = proof_key.proof("GET", URL, access_token=dpop_token)
+    response = call(api_client, dpop_token, proof)
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert response["Retry-After"] == "2"
