@@ -33,11 +33,16 @@ def describe(exc: BaseException) -> str:
         return one_line(" ".join(exc.messages))
     if isinstance(exc, LookupError) and exc.args:
         return one_line(str(exc.args[0]))
-    if isinstance(exc, OperationalError | ProgrammingError):
+    if isinstance(exc, OperationalError | ProgrammingError) and _missing_table(exc):
         return one_line(f"Database error ({exc}); has `manage.py migrate` run?")
     if isinstance(exc, DatabaseError):
         return one_line(f"Database error ({exc}).")
     return one_line(str(exc))
+
+
+def _missing_table(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 class OneLineParser(CommandParser):

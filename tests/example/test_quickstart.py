@@ -112,3 +112,17 @@ def test_port_from_environment_sets_listen_address_and_issuer(example_dir):
     assert "OAUTH_ISSUER is" not in result.stdout
     mismatch = manage(example_dir, "quickstart", "--no-serve", "--port", "9124", PORT="9123")
     assert "Note: OAUTH_ISSUER is http://127.0.0.1:9123/" in mismatch.stdout
+
+
+def test_unreachable_database_is_one_line_without_traceback(example_dir):
+    result = manage(
+        example_dir,
+        "oauth_client",
+        "list",
+        "--json",
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/unreachable",
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("CommandError: Database error (")
+    assert "migrate" not in lines[0]
