@@ -32,7 +32,16 @@ class OAuthError(Exception):
         return self.extra_headers
 
     def as_body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+        return {"error": self.error, "error_description": rfc6749_text(self.description)}
+
+
+def rfc6749_text(text: str) -> str:
+    """RFC 6749 §5.2: ``error_description`` may hold only %x20-21 / %x23-5B / %x5D-7E.
+    Descriptions that quote what a client sent (a parameter name, say) could carry anything,
+    so other characters become ``?`` (and ``"`` becomes ``'``) here, in one place."""
+    return "".join(
+        c if (" " <= c <= "~" and c not in '"\\') else ("'" if c == '"' else "?") for c in text
+    )
 
 
 class InvalidRequest(OAuthError):
