@@ -127,14 +127,17 @@ def validate(
     duplicated: list[str],
     target: RedirectTarget,
     request_uri: str | None = None,
+    *,
+    pushing: bool = False,
 ) -> AuthorizationRequest:
     """Phase two, in the order of RFC 6749 §4.1.1 and OIDC Core §3.1.2.2; raises OAuthError.
-    ``request_uri`` names the pushed request the parameters came from, if any."""
+    ``request_uri`` names the pushed request the parameters came from, if any; ``pushing``
+    says the parameters are being pushed to /oauth/par right now (RFC 9126 §2.1)."""
     client = get_client(params["client_id"])
     assert client is not None
     if duplicated:
         raise InvalidRequest(f"Parameter {duplicated[0][:40]!r} was sent more than once.")
-    if request_uri is None and par.required_for(client):
+    if request_uri is None and not pushing and par.required_for(client):
         raise InvalidRequest("This client must use a pushed authorization request (RFC 9126).")
     if (params.get("response_mode") or "query") not in RESPONSE_MODES:
         raise InvalidRequest("response_mode must be query or form_post.")

@@ -20,15 +20,13 @@ from django.utils import timezone
 
 from . import endpoints, secrets, throttle
 from .conf import oauth_settings
-from .errors import InvalidScope, ServerError, TooManyAttempts
+from .errors import ServerError, TooManyAttempts
 from .lookups import ApiInfo, ClientInfo
 from .models import DeviceCode, DeviceCodeStatus
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH = 8
-# OIDC Core §5.4 and §11: scopes about the person rather than an API.
-OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 _THROTTLE = "activate"
 
 
@@ -49,22 +47,6 @@ def normalize_user_code(raw: str | None) -> str | None:
 
 def display_user_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
-
-
-def user_scopes(raw: str | None, client: ClientInfo, api: ApiInfo | None) -> tuple[str, ...]:
-    """Scopes a client may ask a person for, as at /authorize: OIDC scopes and the scopes of
-    the requested API, in request order; others are ignored (RFC 6749 §3.3, OIDC Core §5.4).
-    ``offline_access`` stays only when a refresh token can follow from it."""
-    requested = tuple(dict.fromkeys((raw or "").split()))
-    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
-    scopes = [s for s in requested if s in known]
-    if "offline_access" in scopes and not (
-        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
-    ):
-        scopes.remove("offline_access")
-    if not scopes and api is None:
-        raise InvalidScope("Request the openid scope or name an API with audience.")
-    return tuple(scopes)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import claims, secrets
-from ..device import GRANT_TYPE, OIDC_SCOPES
+from ..authorization import OIDC_SCOPES
+from ..device import GRANT_TYPE
 from ..errors import (
     AccessDenied,
     AuthorizationPending,

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from rest_framework.request import Request
 
-from .. import device
+from .. import authorization, consent, device, login
 from ..client_auth import authenticate_client
 from ..conf import oauth_settings
-from ..errors import OAuthError, TooManyAttempts, UnauthorizedClient
-from ..grants.base import BaseGrant
-from ..lookups import get_api
+from ..errors import TooManyAttempts, UnauthorizedClient
+from ..lookups import client_snapshot, get_api
 from ..models import DeviceCode
 from ..request import parse_token_request
 from .base import OAuthAPIView, json_response, to_oauth_error
@@ -37,37 +37,30 @@ class DeviceAuthorizationView(OAuthAPIView):
         client = authenticate_client(params).client
         if not client.allows_grant(device.GRANT_TYPE):
             raise UnauthorizedClient("The client may not use the device authorization grant.")
-        api = BaseGrant.resolve_api(params.get("audience"), required=False)
-        scopes = device.user_scopes(params.get("scope"), client, api)
-        authorization = device.start(client, scopes, api)
-        return json_response(authorization.as_body())
+        api = authorization.resolve_api(params.get("audience"))
+        scopes = authorization.grantable_scopes(params.get("scope"), client, api)
+        started = device.start(client, scopes, api)
+        return json_response(started.as_body())
 
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-
-SCOPE_DESCRIPTIONS = {
-    "openid": "Sign you in",
-    "profile": "Read your name and username",
-    "email": "Read your email address",
-    "offline_access": "Stay connected when you are not using it",
-}
-
-
-def scope_rows(scopes: list[str], audience: str) -> list[dict[str, str]]:
-    api = get_api(audience) if audience else None
-    described = {**(api.scope_descriptions if api else {}), **SCOPE_DESCRIPTIONS}
-    return [{"name": s, "description": described.get(s) or s} for s in scopes]
 
 
 @method_decorator(login_required, name="dispatch")
 class ActivateView(View):
     """``/activate`` (RFC 8628 §3.3): a signed-in person enters the code their device shows
-    (or arrives with it from ``verification_uri_complete``), checks that it is the code on
-    the device (RFC 8628 §5.4), sees which client asks for which scopes, and allows or denies.
+    (or arrives with it from ``verification_uri_complete``), checks on the shared consent page
+    that it is the code on the device (RFC 8628 §5.4) and which client asks for which scopes,
+    and allows or denies. The page is always shown, even for first-party clients or remembered
+    consent: a code someone else typed for you is exactly the phishing §5.4 warns about.
     Wrong codes are counted per person and per address (RFC 8628 §5.1)."""
 
     template_name = "oauth_token/activate.html"
+    consent_template = "oauth_token/activate_consent.html"
     http_method_names = ["get", "post"]
+
+    GONE = "That code has expired or has already been used. Start again on your device."
+    WRONG = "That code is not valid. Check the code on your device and try again."
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "user_code" not in request.GET:
@@ -76,35 +69,46 @@ class ActivateView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         raw = request.POST.get("user_code", "")
-        decision = request.POST.get("decision")
-        if decision is None:
+        if "decision" not in request.POST:
             return self.confirm(request, raw)
-        if decision not in ("allow", "deny"):
+        allowed = consent.decision(request)
+        if allowed is None:
             return self.page(request, "enter", status=400, error="Choose Allow or Deny.")
         found = self.lookup(request, raw)
         if isinstance(found, HttpResponse):
             return found
-        if decision == "allow":
-            decided = device.approve(found, request.user, self.auth_time(request))
-        else:
-            decided = device.deny(found, request.user)
+        with transaction.atomic():
+            if allowed:
+                decided = device.approve(found, request.user, self.auth_time(request))
+                if decided:
+                    consent.remember(request.user, self.prompt(found))
+            else:
+                decided = device.deny(found, request.user)
         if not decided:
             return self.page(request, "enter", status=400, error=self.GONE)
-        return self.page(request, "approved" if decision == "allow" else "denied", device=found)
-
-    GONE = "That code has expired or has already been used. Start again on your device."
-    WRONG = "That code is not valid. Check the code on your device and try again."
+        step = "approved" if allowed else "denied"
+        return self.page(request, step, client_name=found.client.name)
 
     def confirm(self, request: HttpRequest, raw: str) -> HttpResponse:
         found = self.lookup(request, raw)
         if isinstance(found, HttpResponse):
             return found
-        return self.page(
+        shown = found.display_user_code
+        response = consent.render(
             request,
-            "confirm",
-            device=found,
-            client_name=found.client.name,
-            scopes=scope_rows(list(found.scopes), found.audience),
+            self.prompt(found),
+            action=reverse("oauth_token:activate"),
+            hidden={"user_code": shown},
+            template=self.consent_template,
+            extra_context={"user_code_display": shown},
+        )
+        return self.secure(response)
+
+    @staticmethod
+    def prompt(found: DeviceCode) -> consent.ConsentPrompt:
+        api = get_api(found.audience) if found.audience else None
+        return consent.ConsentPrompt(
+            client=client_snapshot(found.client), api=api, scopes=tuple(found.scopes)
         )
 
     def lookup(self, request: HttpRequest, raw: str) -> DeviceCode | HttpResponse:
@@ -118,14 +122,14 @@ class ActivateView(View):
             if found is None:
                 device.record_wrong_code(user_key, ip)
         except Exception as exc:
-            return self.failure(request, exc, raw)
+            return self.failure(request, exc)
         if found is None:
             return self.page(request, "enter", status=400, error=self.WRONG, user_code=raw)
         return found
 
-    def failure(self, request: HttpRequest, exc: Exception, raw: str) -> HttpResponse:
+    def failure(self, request: HttpRequest, exc: Exception) -> HttpResponse:
         error = to_oauth_error(exc)
-        if not isinstance(error, OAuthError):
+        if error is None:
             raise exc
         if isinstance(error, TooManyAttempts):
             message = "Too many wrong codes. Wait a few minutes, then try again."
@@ -135,17 +139,17 @@ class ActivateView(View):
 
     @staticmethod
     def auth_time(request: HttpRequest) -> datetime:
-        """When this person last signed in (OIDC Core §2 ``auth_time``)."""
-        last_login = getattr(request.user, "last_login", None)
-        return last_login or timezone.now()
+        """When this browser session signed in (OIDC Core §2 ``auth_time``)."""
+        return datetime.fromtimestamp(login.auth_time(request), tz=UTC)
 
     def page(
         self, request: HttpRequest, step: str, status: int = 200, **context: Any
     ) -> HttpResponse:
-        found = context.get("device")
-        if found is not None:
-            context["user_code_display"] = found.display_user_code
         response = render(request, self.template_name, {"step": step, **context}, status=status)
+        return self.secure(response)
+
+    @staticmethod
+    def secure(response: HttpResponse) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         response["X-Frame-Options"] = "DENY"
         response["Content-Security-Policy"] = CSP

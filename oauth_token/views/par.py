@@ -2,55 +2,33 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import device, dpop, par
+from .. import authorization, dpop, par
 from ..client_auth import authenticate_client
 from ..conf import oauth_settings
-from ..errors import InvalidRequest, UnauthorizedClient, UnsupportedResponseType
-from ..grants.base import BaseGrant
+from ..errors import InvalidRequest, UnauthorizedClient
 from ..lookups import ClientInfo
 from ..request import parse_token_request
 from .base import OAuthAPIView, json_response
 from .discovery import extend_metadata
 
-_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
-
-def validate_authorization_request(client: ClientInfo, params: Mapping[str, str]) -> None:
-    """RFC 6749 §4.1.1, RFC 7636 §4.3: what /authorize would refuse is refused now, with the
-    error a client can act on (RFC 9126 §2.3)."""
-    if "request" in params:
-        raise InvalidRequest("Request objects are not supported.")
-    response_type = params.get("response_type")
-    if response_type is None:
-        raise InvalidRequest("Missing required parameter: response_type.")
-    if response_type != "code":
-        raise UnsupportedResponseType("Only response_type=code is supported.")
+def validate_pushed_request(client: ClientInfo, params: Mapping[str, str]) -> None:
+    """RFC 9126 §2.1: the checks /authorize makes, now, so the client learns of a mistake
+    from a JSON error (§2.3) before any person is involved. Here the redirect_uri problems that
+    /authorize can only show on an error page are ordinary ``invalid_request`` answers."""
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("The client may not use the authorization code flow.")
-    redirect_uri = params.get("redirect_uri")
-    if redirect_uri is None and len(client.redirect_uris) != 1:
-        raise InvalidRequest("Missing required parameter: redirect_uri.")
-    if redirect_uri is not None and redirect_uri not in client.redirect_uris:
-        raise InvalidRequest("The redirect_uri is not registered for this client.")
-    challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
-    if challenge is None:
-        if client.is_public:
-            raise InvalidRequest("Public clients must send a PKCE code_challenge.")
-        if method is not None:
-            raise InvalidRequest("code_challenge_method was sent without code_challenge.")
-    elif (method or "plain") != "S256":
-        raise InvalidRequest("code_challenge_method must be S256.")
-    elif not _CHALLENGE.fullmatch(challenge):
-        raise InvalidRequest("code_challenge is malformed.")
-    api = BaseGrant.resolve_api(params.get("audience"), required=False)
-    device.user_scopes(params.get("scope"), client, api)
+    try:
+        target = authorization.resolve_target(params, [])
+    except authorization.UnsafeRedirect as exc:
+        raise InvalidRequest(exc.description) from exc
+    authorization.validate(params, [], target, pushing=True)
 
 
 class PushedAuthorizationView(OAuthAPIView):
@@ -66,7 +44,7 @@ class PushedAuthorizationView(OAuthAPIView):
         jkt = dpop.for_pushed_request(request._request, client, pushed_params.get("dpop_jkt"))
         if jkt is not None:
             pushed_params["dpop_jkt"] = jkt
-        pushed = par.push(client, pushed_params, validate_authorization_request)
+        pushed = par.push(client, pushed_params, validate_pushed_request)
         return json_response(pushed.as_body(), status=201)
 
 

@@ -187,3 +187,48 @@ def test_inactive_client_code_is_not_found(browser, started, tv_client):
     client.save()
     response = browser.post("/activate", {"user_code": started["user_code"]})
     assert response.status_code == 400
+
+
+def test_allow_remembers_consent_and_records_the_sessions_login_time(browser, started, person):
+    from oauth_token import login
+    from oauth_token.models import Consent
+
+    browser.post("/activate", {"user_code": started["user_code"], "decision": "allow"})
+    consent = Consent.objects.get(user=person)
+    assert consent.client.name == "Living-room TV"
+    assert consent.audience == "https://api.example.com"
+    assert sorted(consent.scopes) == ["openid", "read:things"]
+    logged_in_at = browser.session[login.SESSION_KEY]
+    assert int(row_for(started["device_code"]).auth_time.timestamp()) == logged_in_at
+
+
+def test_deny_remembers_nothing(browser, started, person):
+    from oauth_token.models import Consent
+
+    browser.post("/activate", {"user_code": started["user_code"], "decision": "deny"})
+    assert not Consent.objects.filter(user=person).exists()
+
+
+def test_confirmation_is_shown_even_for_first_party_clients(browser, make_client, api, person):
+    from tests.conftest import basic
+
+    client, secret = make_client(
+        name="Own TV",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        first_party=True,
+    )
+    from rest_framework.test import APIClient
+
+    body = (
+        APIClient()
+        .post(
+            "/oauth/device/code",
+            {"scope": "openid"},
+            format="json",
+            HTTP_AUTHORIZATION=basic(client.client_id, secret),
+        )
+        .json()
+    )
+    response = browser.get("/activate", {"user_code": body["user_code"]})
+    assert response.status_code == 200
+    assert 'name="decision" value="allow"' in response.content.decode()

@@ -247,3 +247,46 @@ def test_offline_access_yields_a_working_refresh_token(
 def test_without_offline_access_there_is_no_refresh_token(signing_keys, started, poll, person):
     approve(started, person)
     assert "refresh_token" not in poll(started).json()
+
+
+def test_openid_yields_an_id_token_for_the_person(
+    signing_keys, tv_client, device_code_request, token_request, person
+):
+    client, secret = tv_client
+    started = device_code_request(
+        {"scope": "openid email", "audience": "https://api.example.com"},
+        auth=(client.client_id, secret),
+    ).json()["device_code"]
+    approve(started, person)
+    body = token_request(
+        {"grant_type": DEVICE_GRANT, "device_code": started}, auth=(client.client_id, secret)
+    ).json()
+    header = jwt.get_unverified_header(body["id_token"])
+    alg, key = keyring.verification_key(header["kid"])
+    claims = jwt.decode(
+        body["id_token"],
+        key,
+        algorithms=[alg],
+        audience=client.client_id,
+        issuer="https://auth.example.test/",
+    )
+    assert claims["sub"] == str(person.pk)
+    assert claims["email"] == "alice@example.com"
+    assert claims["auth_time"] == int(row_for(started).auth_time.timestamp())
+    assert "nonce" not in claims
+
+
+def test_without_openid_there_is_no_id_token(
+    signing_keys, tv_client, device_code_request, token_request, person
+):
+    client, secret = tv_client
+    started = device_code_request(
+        {"scope": "read:things", "audience": "https://api.example.com"},
+        auth=(client.client_id, secret),
+    ).json()["device_code"]
+    approve(started, person)
+    body = token_request(
+        {"grant_type": DEVICE_GRANT, "device_code": started}, auth=(client.client_id, secret)
+    ).json()
+    assert "id_token" not in body
+    assert body["scope"] == "read:things"

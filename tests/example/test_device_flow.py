@@ -258,7 +258,7 @@ def test_person_in_chromium_opens_the_complete_uri_signs_in_and_allows(server, p
     page.wait_for_selector("button[name=decision][value=allow]")
     assert page.inner_text("#user-code") == started["user_code"]
     assert "Living-room TV" in page.inner_text("h1")
-    assert "read:things" in page.inner_text("#scopes")
+    assert "read:things" in page.inner_text("ul[aria-label='Requested permissions']")
     page.click("button[name=decision][value=allow]")
     page.wait_for_selector("#result")
     assert page.inner_text("#result") == "Device connected"

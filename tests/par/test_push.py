@@ -91,6 +91,9 @@ def test_each_push_gets_its_own_request_uri(web_client, push):
         ({"audience": "https://nope.example.com"}, 400, "invalid_target"),
         ({"scope": "admin", "audience": None}, 400, "invalid_scope"),
         ({"request_uri": f"{REQUEST_URI_PREFIX}abc"}, 400, "invalid_request"),
+        ({"prompt": "none login"}, 400, "invalid_request"),
+        ({"response_mode": "fragment"}, 400, "invalid_request"),
+        ({"max_age": "-1"}, 400, "invalid_request"),
     ],
     ids=[
         "no-response-type",
@@ -102,6 +105,9 @@ def test_each_push_gets_its_own_request_uri(web_client, push):
         "unknown-audience",
         "no-usable-scope",
         "nested-request-uri",
+        "prompt-none-with-login",
+        "fragment-response-mode",
+        "negative-max-age",
     ],
 )
 def test_invalid_authorization_request_is_refused_and_not_stored(
