@@ -215,7 +215,7 @@ def parse_authorization(header: str) -> tuple[str, str] | None:
     if normalized is None:
         return None
     token = token.strip()
-    if not token or not _TOKEN68.match(token):
+    if not token or not _TOKEN68.fullmatch(token):
         raise TokenAuthenticationFailed(
             InvalidToken("The Authorization header is malformed."), normalized
         )

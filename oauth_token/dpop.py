@@ -68,6 +68,14 @@ class Proof:
         return self.nonce is not None and nonce_window(self.nonce) != current_window()
 
 
+def equal(a: str, b: str) -> bool:
+    """Constant-time string comparison that also takes what a client sent: non-ASCII text
+    (which ``hmac.compare_digest`` refuses for ``str``) simply does not match."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 # --- htu normalisation (RFC 9449 §4.3 step 9, RFC 3986 §6.2.2-§6.2.3) ----------------------
 
 
@@ -108,7 +116,7 @@ def htu_matches(claimed: Any, expected: str) -> bool:
     if not isinstance(claimed, str):
         return False
     normalized = normalize_htu(claimed)
-    return normalized is not None and hmac.compare_digest(normalized, normalize_htu(expected) or "")
+    return normalized is not None and equal(normalized, normalize_htu(expected) or "")
 
 
 # --- nonces (RFC 9449 §8) -------------------------------------------------------------------
@@ -147,7 +155,7 @@ def nonce_window(nonce: str) -> int | None:
         return None
     ok = False
     for secret in _nonce_secrets():
-        ok |= hmac.compare_digest(mac, _nonce_mac(window, secret))
+        ok |= equal(mac, _nonce_mac(window, secret))
     return window if ok else None
 
 
@@ -269,7 +277,7 @@ class ProofValidator:
         ath = claims.get("ath")
         if not isinstance(ath, str):
             raise InvalidDPoPProof("The DPoP proof lacks the ath claim.")
-        if not hmac.compare_digest(ath, jose.sha256_b64url(expected.access_token)):
+        if not equal(ath, jose.sha256_b64url(expected.access_token)):
             raise InvalidDPoPProof("The DPoP proof's ath does not match the access token.")
 
     def nonce(self, claims: Mapping[str, Any], expected: ProofRequirements) -> str | None:
@@ -339,7 +347,7 @@ def for_pushed_request(
         htm="POST", htu=endpoints.url("par"), nonce_required=nonce_required(client)
     )
     verified = validator.validate(proof, expected)
-    if dpop_jkt is not None and not hmac.compare_digest(dpop_jkt, verified.jkt):
+    if dpop_jkt is not None and not equal(dpop_jkt, verified.jkt):
         raise InvalidDPoPProof("dpop_jkt does not match the DPoP proof's key.")
     return verified.jkt
 
@@ -369,7 +377,7 @@ def verify_resource_request(request: Any, claims: Any) -> Proof:
         access_token=claims.token,
     )
     verified = validator.validate(proof, expected)
-    if not hmac.compare_digest(verified.jkt, claims.jkt):
+    if not equal(verified.jkt, claims.jkt):
         raise InvalidDPoPProof("The DPoP proof's key is not the one the token is bound to.")
     return verified
 

@@ -179,3 +179,12 @@ def test_invalid_proof_at_the_par_endpoint(signing_keys, offline_api, first_part
         "error": "invalid_dpop_proof",
         "error_description": "The DPoP proof's htu does not match the request URL.",
     }
+
+
+def test_non_ascii_dpop_jkt_at_par_is_refused(
+    signing_keys, offline_api, first_party_app, proof_key
+):
+    client, secret = first_party_app
+    response, _ = push(client, secret, proof_key.proof(htu=PAR_URL), dpop_jkt="jkt-ä")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_dpop_proof"

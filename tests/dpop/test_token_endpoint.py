@@ -321,3 +321,23 @@ def test_discovery_advertises_dpop_algorithms(api_client, signing_keys):
         "PS256",
         "EdDSA",
     ]
+
+
+# --- what a client sends is never a 500 ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "htu",
+    ["https://auth.example.test/oauth/tökén", "https://äuth.example.test/oauth/token", "\ud800"],
+)
+def test_non_ascii_htu_is_a_mismatch(cc_request, proof_key, htu):
+    response = cc_request(proof_key.proof(htu=htu))
+    assert_invalid_proof(response, "The DPoP proof's htu does not match the request URL.")
+
+
+@pytest.mark.parametrize("nonce", ["1.ñññ", "1.\ud800"])
+def test_non_ascii_nonce_is_refused(cc_request, proof_key, settings, nonce):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "DPOP_NONCE_POLICY": "always"}
+    response = cc_request(proof_key.proof(nonce=nonce))
+    assert response.status_code == 400
+    assert response.json()["error"] == "use_dpop_nonce"

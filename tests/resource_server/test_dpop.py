@@ -157,3 +157,11 @@ def test_replay_cache_outage_is_503_with_retry_after(api_client, dpop_token, pro
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
     assert response["Retry-After"] == "2"
+
+
+def test_non_ascii_ath_is_a_mismatch(api_client, dpop_token, proof_key):
+    proof = proof_key.proof("GET", URL, ath="äth")
+    response = call(api_client, dpop_token, proof)
+    assert_refused(
+        response, "invalid_dpop_proof", "The DPoP proof's ath does not match the access token."
+    )
