@@ -336,3 +336,20 @@ def test_deleted_client_assertions_stop_working(signing_keys, rs_client, token_r
     assert_token(token_request(rs_client.params()))
     Client.objects.filter(pk=rs_client.client.pk).get().delete()
     assert_invalid_client(token_request(rs_client.params()))
+
+
+def test_refused_assertions_are_never_echoed_or_logged(
+    signing_keys, rs_client, token_request, caplog
+):
+    caplog.set_level("DEBUG")
+    assertions_sent = [
+        rs_client.assertion(aud="https://other.example/"),
+        rs_client.assertion(sub="someone-else"),
+        assertions.unsigned_assertion(rs_client.client_id),
+    ]
+    for sent in assertions_sent:
+        response = token_request(rs_client.params(sent))
+        assert response.status_code == 401
+        assert sent.split(".")[1] not in response.content.decode()
+    for record in caplog.records:
+        assert all(sent.split(".")[1] not in record.getMessage() for sent in assertions_sent)

@@ -261,3 +261,21 @@ def test_unknown_public_client_id_is_invalid_client(signing_keys, public_client,
 def test_basic_helper_matches_rfc_example():
     """Sanity check of the test helper against RFC 7617 §2's example."""
     assert basic("Aladdin", "open sesame") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+
+
+def test_refusals_never_echo_or_log_the_presented_secret(
+    signing_keys, m2m_client, token_request, caplog
+):
+    client, secret = m2m_client
+    caplog.set_level("DEBUG")
+    presented = secret[:-4] + "WXYZ"
+    for response in (
+        token_request(CC, auth=(client.client_id, presented)),
+        token_request({**CC, "client_id": client.client_id, "client_secret": presented}),
+        token_request({**CC, "client_secret": presented}, auth=(client.client_id, presented)),
+    ):
+        assert response.status_code in (400, 401)
+        assert presented not in response.content.decode()
+    assert caplog.records, "refusals are logged"
+    assert all(presented not in record.getMessage() for record in caplog.records)
+    assert all(secret not in record.getMessage() for record in caplog.records)
