@@ -204,3 +204,24 @@ def hmac_signed_jwt(header: dict[str, Any], claims: dict[str, Any], secret: byte
     signing_input = unsigned_jwt(header, claims).rsplit(".", 1)[0]
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return unsigned_jwt(header, claims, signature)
+
+
+def dpop_proof(
+    key: Any | None = None,
+    *,
+    htm: str = "POST",
+    htu: str = TOKEN_ENDPOINT,
+    alg: str = "ES256",
+    header_overrides: dict[str, Any] | None = None,
+    **claims: Any,
+) -> tuple[str, Any]:
+    """A DPoP proof (RFC 9449 §4.2) built with PyJWT; returns (proof, private key)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    body = {"jti": secrets.token_urlsafe(12), "htm": htm, "htu": htu, "iat": int(time.time())}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    header = {"typ": "dpop+jwt", "jwk": jwk, **(header_overrides or {})}
+    return jwt.encode(body, key, alg, headers=header), key

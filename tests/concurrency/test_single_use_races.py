@@ -17,12 +17,15 @@ from django.db import connection
 from oauth_token import device as device_flow
 from oauth_token import lookups, secrets
 from oauth_token.models import (
+    AuthorizationCode,
     DeviceCode,
     RefreshToken,
     RefreshTokenFamily,
     RevokedAccessToken,
 )
 from tests import kit
+from tests.authorize.fixtures import *  # noqa: F403
+from tests.authorize.helpers import API, CALLBACK
 from tests.services import post_form
 
 from .conftest import parallel, post_to
@@ -186,3 +189,39 @@ def test_fifty_parallel_redemptions_of_one_device_code_succeed_once(
     assert {(status, body["error"]) for status, body in refused} == {(400, "invalid_grant")}
     row.refresh_from_db()
     assert row.status == "consumed"
+
+
+def test_fifty_parallel_redemptions_of_one_authorization_code_succeed_once(
+    two_workers, signing_keys, first_party_app, offline_api, obtain_code
+):
+    client, secret = first_party_app
+    code, verifier = obtain_code(client, scope="openid offline_access read:things", audience=API)
+
+    ok, refused = _outcomes(
+        parallel(
+            _spread(
+                two_workers,
+                "/oauth/token",
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": CALLBACK,
+                    "code_verifier": verifier,
+                },
+                Authorization=kit.basic(client.client_id, secret),
+            )
+        )
+    )
+
+    assert len(ok) == 1, refused[:3]
+    assert {"access_token", "id_token", "refresh_token"} <= set(ok[0])
+    assert {(status, body["error"]) for status, body in refused} == {(400, "invalid_grant")}
+    row = AuthorizationCode.objects.get(client=client)
+    assert row.used_at is not None
+    # Exactly one successor: one refresh family; the 49 replays revoked it and its token.
+    family = RefreshTokenFamily.objects.get(client=client)
+    assert family.revoked_at is not None
+    import jwt
+
+    jti = jwt.decode(ok[0]["access_token"], options={"verify_signature": False})["jti"]
+    assert RevokedAccessToken.objects.filter(jti=jti).exists()
