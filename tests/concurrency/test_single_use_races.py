@@ -225,3 +225,82 @@ def test_fifty_parallel_redemptions_of_one_authorization_code_succeed_once(
 
     jti = jwt.decode(ok[0]["access_token"], options={"verify_signature": False})["jti"]
     assert RevokedAccessToken.objects.filter(jti=jti).exists()
+
+
+def _get_without_following(url: str, cookie: str):
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request("GET", f"{parts.path}?{parts.query}", headers={"Cookie": cookie})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, dict(response.getheaders()), body
+
+
+def test_fifty_browsers_presenting_one_pushed_request_uri_get_one_code(
+    two_workers, signing_keys, first_party_app, offline_api, django_user_model
+):
+    """RFC 9126 §4: a request_uri is single use. Fifty signed-in browsers (separate sessions)
+    present the same one to /authorize at once, through two workers: one is redirected with a
+    code, the others see an error page and are never redirected."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.test import Client as BrowserClient
+
+    from oauth_token.models import PushedAuthorizationRequest
+    from tests.authorize.helpers import pkce_pair
+
+    client, secret = first_party_app
+    _, challenge = pkce_pair()
+    pushed = BrowserClient().generic(
+        "POST",
+        "/oauth/par",
+        "&".join(
+            f"{k}={v}"
+            for k, v in {
+                "response_type": "code",
+                "redirect_uri": CALLBACK,
+                "scope": "read:things",
+                "audience": API,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }.items()
+        ),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=kit.basic(client.client_id, secret),
+    )
+    assert pushed.status_code == 201, pushed.content
+    request_uri = pushed.json()["request_uri"]
+    person = django_user_model.objects.create_user("par-racer", password="pw")
+    cookies = []
+    for _ in range(PARALLEL):
+        browser = BrowserClient()
+        browser.force_login(person)
+        cookies.append(f"sessionid={browser.cookies['sessionid'].value}")
+    from urllib.parse import urlencode
+
+    query = urlencode({"client_id": client.client_id, "request_uri": request_uri})
+    calls = [
+        (
+            lambda w=two_workers[i % 2], c=cookies[i]: _get_without_following(
+                f"{w.url}/authorize?{query}", c
+            )
+        )
+        for i in range(PARALLEL)
+    ]
+    results = parallel(calls)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    redirected = [h for status, h, _ in results if status == 302]
+    refused = [(status, body) for status, _, body in results if status != 302]
+    assert len(redirected) == 1, [s for s, _, _ in results][:10]
+    location = urlsplit(redirected[0]["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK
+    assert "code" in parse_qs(location.query)
+    assert len(refused) == PARALLEL - 1
+    assert {status for status, _ in refused} == {400}
+    assert all(b"invalid_request_uri" in body for _, body in refused)
+    assert PushedAuthorizationRequest.objects.get().consumed_at is not None
+    assert AuthorizationCode.objects.filter(client=client).count() == 1
