@@ -249,6 +249,25 @@ def _hook_errors() -> list[Any]:
     return errors
 
 
+def _authorize_errors() -> list[Any]:
+    """/authorize logs people in through Django's sessions and authentication: without their
+    middleware every browser request would fail (OIDC Core §3.1.2.3)."""
+    needed = (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    )
+    missing = [m for m in needed if m not in getattr(settings, "MIDDLEWARE", ())]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"/authorize needs {', '.join(missing)} in MIDDLEWARE.",
+            hint="Sign-in and consent use Django's session and login.",
+            id="oauth_token.E070",
+        )
+    ]
+
+
 @register("oauth_token")
 def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return (
@@ -257,6 +276,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         + _settings_errors()
         + _refresh_token_errors()
         + _hook_errors()
+        + _authorize_errors()
     )
 
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import consent, endpoints, login, par, pending, pkce
@@ -69,6 +69,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return redirect_error(request, target, exc, request_uri)
 
 
+@csrf_protect  # even where CsrfViewMiddleware is not installed
 @never_cache
 @require_POST
 def decide(request: HttpRequest) -> HttpResponse:
