@@ -76,3 +76,43 @@ def test_distinct_assertions_on_both_workers_all_succeed(two_workers, key_client
     assert [status for status, _, _ in results] == [200] * PARALLEL
     jtis = {json.loads(raw)["access_token"] for _, _, raw in results}
     assert len(jtis) == PARALLEL
+
+
+def _dpop_form():
+    return {"grant_type": "client_credentials", "audience": kit.AUDIENCE}
+
+
+def test_dpop_proof_used_on_one_worker_is_refused_on_the_other(two_workers, signing_keys, api):
+    """RFC 9449 §11.1 over HTTP: the proof's ``jti`` is remembered in the shared Redis."""
+    first, second = two_workers
+    client, secret = kit.secret_client(api)
+    proof, _ = kit.dpop_proof()
+    headers = {"Authorization": kit.basic(client.client_id, secret), "DPoP": proof}
+    status, _, raw = post_form(f"{first.url}/oauth/token", _dpop_form(), headers=headers)
+    assert status == 200, raw
+    assert json.loads(raw)["token_type"] == "DPoP"
+    status, _, raw = post_form(f"{second.url}/oauth/token", _dpop_form(), headers=headers)
+    assert status == 400
+    assert json.loads(raw)["error"] == "invalid_dpop_proof"
+
+
+def test_simultaneous_dpop_proof_replays_across_workers_succeed_exactly_once(
+    two_workers, signing_keys, api
+):
+    first, second = two_workers
+    client, secret = kit.secret_client(api)
+    proof, _ = kit.dpop_proof()
+    auth = kit.basic(client.client_id, secret)
+    results = parallel(
+        [
+            post_to(
+                (first, second)[i % 2], "/oauth/token", _dpop_form(), Authorization=auth, DPoP=proof
+            )
+            for i in range(PARALLEL)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(status for status, _, _ in results) == [200] + [400] * (PARALLEL - 1)
+    assert {json.loads(raw)["error"] for status, _, raw in results if status == 400} == {
+        "invalid_dpop_proof"
+    }
