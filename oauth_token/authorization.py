@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest, QueryDict
 
@@ -34,6 +35,8 @@ PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 # RFC 7638 SHA-256 thumbprint, base64url without padding (RFC 9449 §10).
 _JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 _MAX_STATE = 2048
+# Schemes a browser would execute or read locally instead of navigating to an application.
+UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
 
 
 class UnsafeRedirect(Exception):
@@ -115,6 +118,8 @@ def resolve_target(params: Mapping[str, str], duplicated: list[str]) -> Redirect
         raise UnsafeRedirect(
             "invalid_request", "The redirect_uri is not registered for this client."
         )
+    if urlsplit(redirect_uri).scheme.lower() in UNSAFE_SCHEMES:
+        raise UnsafeRedirect("invalid_request", "The registered redirect_uri is not usable.")
     state = params.get("state")
     mode = params.get("response_mode") or "query"
     if mode not in RESPONSE_MODES or "response_mode" in duplicated:

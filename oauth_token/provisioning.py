@@ -63,6 +63,10 @@ def validate_redirect_uri(uri: str) -> None:
         raise ValidationError(f"Redirect URI {uri!r} must be an absolute URI without a fragment.")
     if parts.scheme in ("http", "https") and not parts.netloc:
         raise ValidationError(f"Redirect URI {uri!r} has no host.")
+    from .authorization import UNSAFE_SCHEMES
+
+    if parts.scheme.lower() in UNSAFE_SCHEMES:
+        raise ValidationError(f"Redirect URI {uri!r} uses a scheme browsers do not navigate to.")
 
 
 def validate_client_settings(

@@ -374,3 +374,21 @@ def test_native_app_private_use_scheme(authorize, db):
     response = authorize(client, redirect_uri="com.example.app:/oauth2redirect")
     assert response.status_code == 302
     assert response["Location"].startswith("com.example.app:/oauth2redirect?code=")
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(1)//", "data:text/html,hi", "JavaScript:x"])
+def test_executable_redirect_schemes_are_never_followed(authorize, db, uri):
+    """Even if such a URI reached the database (an admin edit), /authorize never sends a
+    browser there; provisioning refuses it in the first place."""
+    from django.core.exceptions import ValidationError
+
+    from oauth_token.models import Client
+
+    with pytest.raises(ValidationError):
+        provisioning.create_client(name="Bad", redirect_uris=[uri])
+    client = Client.objects.create(
+        name="Edited", grant_types=["authorization_code"], redirect_uris=[uri], first_party=True
+    )
+    response = authorize(client, redirect_uri=uri)
+    assert_error_page(response, "invalid_request")
+    assert AuthorizationCode.objects.count() == 0
