@@ -141,7 +141,9 @@ def validate(
     client = get_client(params["client_id"])
     assert client is not None
     if duplicated:
-        raise InvalidRequest(f"Parameter {duplicated[0][:40]!r} was sent more than once.")
+        raise InvalidRequest(
+            f"Parameter {duplicated[0][:40]!r} was sent more than once or is too long."
+        )
     if request_uri is None and not pushing and par.required_for(client):
         raise InvalidRequest("This client must use a pushed authorization request (RFC 9126).")
     if (params.get("response_mode") or "query") not in RESPONSE_MODES:

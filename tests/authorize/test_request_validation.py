@@ -392,3 +392,9 @@ def test_executable_redirect_schemes_are_never_followed(authorize, db, uri):
     response = authorize(client, redirect_uri=uri)
     assert_error_page(response, "invalid_request")
     assert AuthorizationCode.objects.count() == 0
+
+
+def test_oversized_parameter_is_invalid_request(authorize, web_app):
+    client, _ = web_app
+    params = assert_redirect_error(authorize(client, nonce="n" * 9000), "invalid_request")
+    assert "too long" in params["error_description"]
