@@ -40,6 +40,12 @@ def _needs_secret(auth_method: str) -> bool:
     return auth_method in SECRET_AUTH_METHODS
 
 
+def _new_secret(auth_method: str) -> str:
+    """256 bits, or 512 for client_secret_jwt: the secret is then an HMAC key, and RFC 7518
+    §3.2 wants a key at least as long as the hash, so HS512 must work too."""
+    return secrets.new_secret(64 if auth_method == AuthMethod.CLIENT_SECRET_JWT else 32)
+
+
 def _store_secret(client: Client, secret: str) -> None:
     client.secret_digest = secrets.digest(secret)
     client.secret_sealed = (
@@ -152,7 +158,7 @@ def create_client(
         require_par=require_par,
         **extra,
     )
-    secret = secrets.new_secret() if _needs_secret(auth_method) else None
+    secret = _new_secret(auth_method) if _needs_secret(auth_method) else None
     if secret:
         _store_secret(client, secret)
     client.full_clean()
@@ -174,7 +180,7 @@ def ensure_secret(client: Client) -> str | None:
     if not client.secret_digest or (
         method == AuthMethod.CLIENT_SECRET_JWT and not client.secret_sealed
     ):
-        secret = secrets.new_secret()
+        secret = _new_secret(method)
         _store_secret(client, secret)
         return secret
     if method != AuthMethod.CLIENT_SECRET_JWT:
@@ -208,7 +214,7 @@ def rotate_secret(client: Client) -> str:
         raise ValidationError(
             f"Client {client.client_id} uses {client.token_endpoint_auth_method} and has no secret."
         )
-    secret = secrets.new_secret()
+    secret = _new_secret(client.token_endpoint_auth_method)
     _store_secret(client, secret)
     client.save(update_fields=["secret_digest", "secret_sealed", "updated_at"])
     return secret

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from oauth_token import jose
+from oauth_token import jose, provisioning
 from oauth_token.models import Client
 from tests import assertions
 from tests.conftest import database_state
@@ -47,13 +47,26 @@ def test_valid_assertion_authenticates(signing_keys, make_jwt_client, token_requ
 
 
 @pytest.mark.parametrize("alg", ["HS384", "HS512"])
+def test_generated_secrets_are_long_enough_for_every_hmac_alg(
+    signing_keys, make_jwt_client, token_request, alg
+):
+    """client_secret_jwt secrets are 512-bit, so HS512 keys meet RFC 7518 §3.2."""
+    jc = make_jwt_client(alg)
+    assert len(jc.key) >= 64
+    assert_token(token_request(jc.params()))
+
+
+@pytest.mark.parametrize("alg", ["HS384", "HS512"])
 def test_hmac_alg_longer_than_the_secret_is_refused(
     signing_keys, make_jwt_client, token_request, alg
 ):
     """RFC 7518 §3.2: an HMAC key MUST be at least as long as the hash output; a 43-byte
-    client secret is enough for HS256 only."""
+    secret (as clients created with 256-bit secrets have) is enough for HS256 only."""
     jc = make_jwt_client("HS256")
-    jc.alg = alg
+    short = secrets.token_urlsafe(32)
+    provisioning._store_secret(jc.client, short)
+    jc.client.save()
+    jc.key, jc.alg = short.encode(), alg
     with pytest.warns(jwt.InsecureKeyLengthWarning):
         assertion = jc.assertion()
     body = assert_invalid_client(token_request(jc.params(assertion)))
