@@ -33,6 +33,8 @@ KNOWN_ERRORS = {
     "unsupported_token_type",
     "invalid_request_uri",
     "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
 }
 
 # Route name → path, for every POST endpoint a client calls with a form body.
