@@ -150,7 +150,7 @@ def validate(
         raise InvalidRequest("response_mode must be query or form_post.")
     if target.state is not None and len(target.state) > _MAX_STATE:
         raise InvalidRequest("state is too long.")
-    reject_request_objects(params)
+    reject_request_objects(params, pushing)
     response_type = params.get("response_type")
     if response_type is None:
         raise InvalidRequest("The response_type parameter is missing.")
@@ -185,10 +185,13 @@ def validate(
     )
 
 
-def reject_request_objects(params: Mapping[str, str]) -> None:
+def reject_request_objects(params: Mapping[str, str], pushing: bool = False) -> None:
     """OIDC Core §6: request objects are not supported (pushed requests replace them, and a
-    ``request_uri`` is resolved before validation, see ``pushed_params``)."""
+    ``request_uri`` is resolved before validation, see ``pushed_params``). At /oauth/par the
+    answer is a token-endpoint style ``invalid_request`` (RFC 9126 §2.3)."""
     if "request" in params:
+        if pushing:
+            raise InvalidRequest("Request objects are not supported.")
         raise RequestNotSupported()
 
 
