@@ -40,7 +40,7 @@ pytestmark = [
 ]
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-EXAMPLES_PER_MODE = 150  # positive + negative: 300 generated requests per endpoint
+EXAMPLES_PER_OPERATION = 300  # generated requests per endpoint, positive and negative mixed
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -88,7 +88,7 @@ def test_generated_requests_conform_to_the_description(schema, live, fuzz_target
     server_errors: list[str] = []
 
     @settings(
-        max_examples=EXAMPLES_PER_MODE, deadline=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(data=st.data())
     def run(data):
