@@ -17,6 +17,7 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -138,6 +139,7 @@ class _Memo:
         self.generation: str | None = None
         self.values: dict[Hashable, Any] = {}
         self.bump_pending = False
+        self.filled_at = time.monotonic()
 
 
 _memo = _Memo()
@@ -164,10 +166,15 @@ def _read_generation() -> str | None:
 
 
 def sync_generation() -> None:
+    """Drop the memo when the generation moved, and in any case after LOOKUP_CACHE_SECONDS:
+    a change whose new generation never reached the cache (a process that changed a row during
+    a cache partition and died before it healed) is then stale for a bounded time only."""
     generation = _read_generation()
-    if generation is None or generation != _memo.generation:
+    expired = time.monotonic() - _memo.filled_at > oauth_settings.LOOKUP_CACHE_SECONDS
+    if generation is None or generation != _memo.generation or expired:
         _memo.values = {}
         _memo.generation = generation
+        _memo.filled_at = time.monotonic()
 
 
 def bump_generation() -> None:
