@@ -11,8 +11,7 @@ from django.contrib.auth import get_user_model
 
 from oauth_token import keyring
 from oauth_token.models import Client
-
-from .conftest import API
+from tests.inspection_fixtures import API
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from oauth_token.models import RefreshToken
-
-from .conftest import OFFLINE_API
+from tests.inspection_fixtures import OFFLINE_API
 
 pytestmark = pytest.mark.django_db
 
