@@ -8,6 +8,10 @@ import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,46 @@ def manage(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProces
         timeout=120,
         check=False,
     )
+
+
+@contextmanager
+def quickstart_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``manage.py quickstart`` on a free port in ``tmp_path`` until the block ends; yields
+    (base URL, path of the server's log)."""
+    base = f"http://127.0.0.1:{free_port()}"
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(MANAGE), "quickstart", "--port", base.rsplit(":", 1)[1]],
+            env=example_env(tmp_path, OAUTH_ISSUER=f"{base}/"),
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        _wait_until_serving(process, base, log)
+        yield base, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_serving(process: subprocess.Popen[str], base: str, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"example server exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"example server did not start:\n{log.read_text()}")
 
 
 @pytest.fixture

@@ -18,23 +18,19 @@ import json
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from .conftest import MANAGE, example_env, free_port, manage
+from .conftest import manage, quickstart_server
 
 USERNAME, PASSWORD = "demo", "demo-password-123"  # the quickstart's documented demo user
 API = "https://api.example.com"
@@ -133,59 +129,28 @@ class Server:
         return claims
 
 
-def _wait_for(process: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"example server exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"example server did not start:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("example-authorization-code")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     callback = Callback()
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "quickstart", "--port", str(port)],
-            env=example_env(tmp, OAUTH_ISSUER=f"{base}/"),
-            cwd=tmp,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        _wait_for(process, base, log)
-        created = manage(
-            tmp,
-            "oauth_client",
-            "create",
-            "--name",
-            "Photo Gallery",
-            "--redirect-uri",
-            callback.url,
-            "--json",
-            OAUTH_ISSUER=f"{base}/",
-        )
-        assert created.returncode == 0, created.stderr
-        client = json.loads(created.stdout)
-        yield Server(base, client["client_id"], client["client_secret"], callback)
-    finally:
-        callback.close()
-        process.terminate()
+    with quickstart_server(tmp) as (base, _log):
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            created = manage(
+                tmp,
+                "oauth_client",
+                "create",
+                "--name",
+                "Photo Gallery",
+                "--redirect-uri",
+                callback.url,
+                "--json",
+                OAUTH_ISSUER=f"{base}/",
+            )
+            assert created.returncode == 0, created.stderr
+            client = json.loads(created.stdout)
+            yield Server(base, client["client_id"], client["client_secret"], callback)
+        finally:
+            callback.close()
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -10,20 +10,17 @@ import http.cookiejar
 import json
 import re
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from .conftest import MANAGE, example_env, free_port, manage
+from .conftest import manage, quickstart_server
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 USERNAME, PASSWORD = "demo", "demo-password-123"  # the quickstart's documented demo user
@@ -124,38 +121,12 @@ class Server:
         self.client_secret = client_secret
 
 
-def _wait_for(process: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"example server exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"example server did not start:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     """``manage.py quickstart`` (demo user, API, keys) plus a device client created with
     ``manage.py oauth_client create --grant-type <device grant> --json``."""
     tmp = tmp_path_factory.mktemp("example-device")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "quickstart", "--port", str(port)],
-            env=example_env(tmp, OAUTH_ISSUER=f"{base}/"),
-            cwd=tmp,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        _wait_for(process, base, log)
+    with quickstart_server(tmp) as (base, _log):
         created = manage(
             tmp,
             "oauth_client",
@@ -170,13 +141,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
         assert created.returncode == 0, created.stderr
         client = json.loads(created.stdout)
         yield Server(base, client["client_id"], client["client_secret"])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_device_script_gets_tokens_after_the_person_approves_without_javascript(server):

@@ -6,10 +6,6 @@ its token then used on the demo API."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +15,7 @@ import requests
 from oauthlib.oauth2 import InvalidGrantError, LegacyApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from .conftest import MANAGE, example_env, free_port, manage
+from .conftest import manage, quickstart_server
 
 USERNAME, PASSWORD = "demo", "demo-password-123"  # the quickstart's documented demo user
 API = "https://api.example.com"
@@ -29,30 +25,7 @@ API = "https://api.example.com"
 def server(tmp_path_factory: Any) -> Iterator[tuple[str, str, str]]:
     """(base URL, client_id, client_secret) of a running example project."""
     tmp: Path = tmp_path_factory.mktemp("example-password")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "quickstart", "--port", str(port)],
-            env=example_env(tmp, OAUTH_ISSUER=f"{base}/"),
-            cwd=tmp,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"example server exited early:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"example server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+    with quickstart_server(tmp) as (base, _log):
         created = manage(
             tmp,
             "oauth_client",
@@ -67,13 +40,6 @@ def server(tmp_path_factory: Any) -> Iterator[tuple[str, str, str]]:
         assert created.returncode == 0, created.stderr
         client = json.loads(created.stdout)
         yield base, client["client_id"], client["client_secret"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(autouse=True)

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 
-from .conftest import MANAGE, credentials, example_env, free_port
+from .conftest import credentials, quickstart_server
 
 
 class Server:
@@ -35,43 +31,11 @@ class Server:
             return exc.code, exc.headers, exc.read()
 
 
-def _wait_for(process: subprocess.Popen, base: str, log: Path, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"example server exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"example server did not start:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("example")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "quickstart", "--port", str(port)],
-            env=example_env(tmp, OAUTH_ISSUER=f"{base}/"),
-            cwd=tmp,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        _wait_for(process, base, log, time.monotonic() + 120)
+    with quickstart_server(tmp) as (base, log):
         yield Server(base, log.read_text())
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _token(server: Server) -> dict:
