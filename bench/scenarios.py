@@ -92,7 +92,7 @@ class World:
     def __init__(self, work: Path):
         from django.core.management import call_command
 
-        from oauth_token import keyring, provisioning
+        from oauth_token.registry import keyring, provisioning
 
         self.work = work
         call_command("migrate", verbosity=0)
@@ -107,7 +107,7 @@ class World:
         provisioning.grant(created.client, self.api)
         self.basic = (created.client.client_id, created.secret)
         self.es_key = self._es256_key()
-        from oauth_token import jose
+        from oauth_token.core import jose
 
         jwk = jose.public_jwk(self.es_key, "bench-es", "ES256")
         refresh = provisioning.create_client(
@@ -248,7 +248,7 @@ def refresh_tokens(world: World, count: int) -> list[str]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from oauth_token import secrets
+    from oauth_token.core import secrets
     from oauth_token.models import Client
     from oauth_token.models.refresh import RefreshToken, RefreshTokenFamily
 
@@ -311,7 +311,7 @@ def authorization_codes(world: World, count: int) -> list[tuple[str, str]]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from oauth_token import jose, secrets
+    from oauth_token.core import jose, secrets
     from oauth_token.models import Client
     from oauth_token.models.codes import AuthorizationCode
 

@@ -1,4 +1,9 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core import checks as django_checks
+from django.core.signals import setting_changed
+from django.db.models.signals import pre_delete
 
 
 class OAuthTokenConfig(AppConfig):
@@ -7,5 +12,30 @@ class OAuthTokenConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers checks, cache invalidation and the auth_time session recorder.
-        from . import checks, login, signals  # noqa: F401
+        """Every receiver and system check is connected here, in one list, rather than as a
+        side effect of importing the module that defines it."""
+        # Imported here: they import models, which Django loads only after every app config.
+        from oauth_token import checks, conf, grants
+        from oauth_token.authorize import login
+        from oauth_token.core import endpoints
+        from oauth_token.models import Client
+        from oauth_token.registry import invalidation
+        from oauth_token.tokens import refresh_tokens
+
+        setting_changed.connect(conf.reload_on_change, dispatch_uid="oauth_token.conf")
+        setting_changed.connect(endpoints.clear_cache, dispatch_uid="oauth_token.endpoints")
+        setting_changed.connect(grants.clear_registry, dispatch_uid="oauth_token.grants")
+        user_logged_in.connect(login.record_auth_time, dispatch_uid="oauth_token.auth_time")
+        invalidation.connect()
+        pre_delete.connect(
+            refresh_tokens.revoke_for_deleted_client,
+            sender=Client,
+            dispatch_uid="oauth_token.revoke_for_deleted_client",
+        )
+        pre_delete.connect(
+            refresh_tokens.revoke_for_deleted_user,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="oauth_token.revoke_for_deleted_user",
+        )
+        for check in checks.CHECKS:
+            django_checks.register(check, "oauth_token")

@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Warning
 from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, oauth_settings
-from .jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
+from oauth_token.conf import DEFAULTS, oauth_settings
+from oauth_token.core.jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
+from oauth_token.models import Api, SigningKey
 
 
 def _issuer_errors() -> list[Any]:
@@ -206,8 +207,6 @@ def _migrations_pending() -> bool:
 def _key_errors() -> list[Any]:
     """A current key per algorithm in use. Skipped while oauth_token's migrations are pending,
     so that the first ``migrate`` (before ``oauth_keys rotate``) is not blocked."""
-    from .models import Api, SigningKey
-
     try:
         if _migrations_pending():
             return []
@@ -268,7 +267,6 @@ def _authorize_errors() -> list[Any]:
     ]
 
 
-@register("oauth_token")
 def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return (
         _issuer_errors()
@@ -280,8 +278,11 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     )
 
 
-@register("oauth_token")
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if _issuer_errors() or _kek_errors():
         return []
     return _key_errors()
+
+
+# Registered by AppConfig.ready, in this order.
+CHECKS = (check_configuration, check_signing_keys)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
@@ -99,7 +98,7 @@ DEFAULTS: dict[str, Any] = {
     # Extra grant types merged into GRANT_TYPES, so a project can add one without restating all.
     "EXTRA_GRANT_TYPES": {},
     # Builds the OIDC claims of a user for a set of scopes: f(user, scopes) -> dict.
-    "CLAIMS_FUNCTION": "oauth_token.claims.default_claims",
+    "CLAIMS_FUNCTION": "oauth_token.tokens.claims.default_claims",
     # Resource servers (oauth_token.authentication): the audience a view accepts when it sets
     # no `token_audience` (a string or a list), the realm of WWW-Authenticate challenges, and
     # whether to consult the access-token denylist on every request (one cache read each).
@@ -121,10 +120,10 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_MAX_FAILURES_PER_IP": 100,
     "PASSWORD_FAILURE_WINDOW": 900,
     # f(django_request) -> str: the source IP used by throttles. Replace it behind a proxy.
-    "CLIENT_IP_FUNCTION": "oauth_token.throttling.remote_addr",
+    "CLIENT_IP_FUNCTION": "oauth_token.core.lockout.remote_addr",
     # Maps the `sub` of a JWT from a client's trusted issuer (jwt-bearer assertions, token
     # exchange subject tokens) to a Django user: f(issuer, sub, claims) -> user or None.
-    "EXTERNAL_USER_LOOKUP": "oauth_token.trusted_issuers.user_by_username",
+    "EXTERNAL_USER_LOOKUP": "oauth_token.registry.trusted_issuers.user_by_username",
     # Longest lifetime (exp - now, seconds) accepted for a jwt-bearer assertion (RFC 7523 §3).
     "JWT_BEARER_MAX_LIFETIME": 3600,
     # /authorize (RFC 6749 §4.1, RFC 7636). Public clients must always send a PKCE challenge;
@@ -178,9 +177,6 @@ class OAuthTokenSettings:
 
     def reload(self) -> None:
         self._cached.clear()
-        from . import endpoints
-
-        endpoints.clear_cache()
 
     @property
     def grant_types(self) -> dict[str, str]:
@@ -190,9 +186,11 @@ class OAuthTokenSettings:
 oauth_settings = OAuthTokenSettings()
 
 
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"OAUTH_TOKEN", "DEBUG", "SECRET_KEY", "CACHES", "ROOT_URLCONF"}:
+# Settings whose change (in tests, through override_settings) invalidates what is derived from them.
+RELOADING_SETTINGS = frozenset({"OAUTH_TOKEN", "DEBUG", "SECRET_KEY", "CACHES", "ROOT_URLCONF"})
+
+
+def reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver, connected in ``AppConfig.ready``."""
+    if setting in RELOADING_SETTINGS:
         oauth_settings.reload()
-
-
-setting_changed.connect(_reload)

@@ -1,77 +1,47 @@
-"""Invalidate cached lookups the moment a row changes, now and again after commit.
+"""Public signals (DESIGN.md, "Extension points and events").
 
-Deleting twice closes the window in which a concurrent request reads the old row before our
-transaction commits and caches it again.
+Each is sent after the transaction that caused it commits, so a receiver never sees an event
+that was rolled back. Payloads never carry a secret or a token value: a token is named by its
+``jti`` (access tokens) or its family's id (refresh tokens), a client by its ``client_id``.
+Every signal is sent with ``sender`` = the model class involved and these keyword arguments:
+
+- ``token_issued``: ``client_id``, ``grant_type``, ``subject``, ``audience``, ``scopes``,
+  ``jti``, ``refresh_family_id`` (or None), ``request`` (the Django request, or None).
+- ``refresh_token_reused``: ``client_id``, ``refresh_family_id``, ``subject``, ``request``.
+- ``tokens_revoked``: ``client_id``, ``reason``, ``jtis`` (access tokens denylisted),
+  ``refresh_family_ids``.
+- ``client_authentication_failed``: ``client_id`` (as presented, or None), ``method``,
+  ``reason`` (never the secret), ``request``.
+- ``user_locked_out``: ``username``, ``ip``, ``scope`` (``"user"`` or ``"ip"``), ``request``.
+- ``consent_granted`` / ``consent_revoked``: ``client_id``, ``user``, ``scopes``, ``request``.
+- ``signing_key_rotated``: ``current_kid``, ``next_kid``, ``alg``.
+- ``user_logged_out``: ``user``, ``sid``, ``client_ids``, ``request``.
+- ``client_registered``: ``client_id``, ``registration`` (``"dynamic"``, ``"command"`` or
+  ``"admin"``), ``request``.
 """
 
-from __future__ import annotations
+from django.dispatch import Signal
 
-from typing import Any
+token_issued = Signal()
+refresh_token_reused = Signal()
+tokens_revoked = Signal()
+client_authentication_failed = Signal()
+user_locked_out = Signal()
+consent_granted = Signal()
+consent_revoked = Signal()
+signing_key_rotated = Signal()
+user_logged_out = Signal()
+client_registered = Signal()
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_delete
-from django.dispatch import receiver
-
-from . import cache, lookups
-from .models import Api, ApiScope, Client, ClientGrant, SigningKey
-
-
-def _invalidate(*keys: str) -> None:
-    cache.delete(*keys)
-    cache.bump_generation()
-
-    def after_commit() -> None:
-        cache.delete(*keys)
-        cache.bump_generation()
-
-    transaction.on_commit(after_commit)
-
-
-@receiver([post_save, post_delete], sender=Client)
-def _client_changed(instance: Client, **kwargs: Any) -> None:
-    _invalidate(lookups.client_cache_key(instance.client_id))
-
-
-@receiver([post_save, post_delete], sender=ClientGrant)
-def _grant_changed(instance: ClientGrant, **kwargs: Any) -> None:
-    client_id = Client.objects.filter(pk=instance.client_id).values_list("client_id", flat=True)
-    identifier = Api.objects.filter(pk=instance.api_id).values_list("identifier", flat=True)
-    keys = [lookups.grant_cache_key(c, i) for c in client_id for i in identifier]
-    if keys:
-        _invalidate(*keys)
-
-
-@receiver([post_save, post_delete], sender=Api)
-def _api_changed(instance: Api, **kwargs: Any) -> None:
-    _invalidate(lookups.api_cache_key(instance.identifier))
-
-
-@receiver([post_save, post_delete], sender=ApiScope)
-def _scope_changed(instance: ApiScope, **kwargs: Any) -> None:
-    identifier = Api.objects.filter(pk=instance.api_id).values_list("identifier", flat=True).first()
-    if identifier:
-        _invalidate(lookups.api_cache_key(identifier))
-
-
-@receiver([post_save, post_delete], sender=SigningKey)
-def _key_changed(instance: SigningKey, **kwargs: Any) -> None:
-    from . import keyring
-
-    _invalidate(keyring.KEYSET_CACHE_KEY())
-
-
-@receiver(pre_delete, sender=Client)
-def _client_deleted(instance: Client, **kwargs: Any) -> None:
-    """Deleting a client deletes its refresh-token families; revoke them first so the access
-    tokens they issued are denylisted rather than forgotten (RFC 7009 §2.1)."""
-    from . import refresh_tokens
-
-    refresh_tokens.revoke_families("client deleted", client=instance)
-
-
-@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
-def _user_deleted(instance: Any, **kwargs: Any) -> None:
-    from . import refresh_tokens
-
-    refresh_tokens.revoke_families("user deleted", user=instance)
+__all__ = [
+    "client_authentication_failed",
+    "client_registered",
+    "consent_granted",
+    "consent_revoked",
+    "refresh_token_reused",
+    "signing_key_rotated",
+    "token_issued",
+    "tokens_revoked",
+    "user_locked_out",
+    "user_logged_out",
+]

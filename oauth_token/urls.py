@@ -1,12 +1,12 @@
 from django.urls import path
 
-from .views import authorize, discovery
-from .views.device import ActivateView, DeviceAuthorizationView
-from .views.introspect import IntrospectView
-from .views.par import PushedAuthorizationView
-from .views.revoke import RevokeView
-from .views.token import TokenView
-from .views.userinfo import UserInfoView
+from oauth_token.views import authorize, discovery
+from oauth_token.views.device import ActivateView, DeviceAuthorizationView
+from oauth_token.views.introspect import IntrospectView
+from oauth_token.views.par import PushedAuthorizationView
+from oauth_token.views.revoke import RevokeView
+from oauth_token.views.token import TokenView
+from oauth_token.views.userinfo import UserInfoView
 
 app_name = "oauth_token"
 

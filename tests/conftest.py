@@ -11,8 +11,8 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from oauth_token import keyring, provisioning
 from oauth_token.models import Api, Client
+from oauth_token.registry import keyring, provisioning
 from tests import assertions
 
 pytest_plugins = ["tests.refresh.fixtures"]

@@ -50,7 +50,7 @@ class ProofKey:
 
     @property
     def jkt(self) -> str:
-        """RFC 7638, computed here independently of oauth_token.jose."""
+        """RFC 7638, computed here independently of oauth_token.core.jose."""
         members = {
             "RSA": ("e", "kty", "n"),
             "EC": ("crv", "kty", "x", "y"),

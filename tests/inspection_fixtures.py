@@ -33,7 +33,7 @@ def m2m(m2m_client: Any) -> tuple[str, str]:
 
 @pytest.fixture
 def other_m2m(make_client: Any, api: Any) -> tuple[str, str]:
-    from oauth_token import provisioning
+    from oauth_token.registry import provisioning
 
     client, secret = make_client(name="Other machine")
     provisioning.grant(client, api, ["read:things"])
@@ -66,7 +66,7 @@ PASSWORD = "pw-alice-123"
 
 @pytest.fixture
 def offline_api(db: None) -> Any:
-    from oauth_token import provisioning
+    from oauth_token.registry import provisioning
 
     return provisioning.create_api(
         identifier=OFFLINE_API,

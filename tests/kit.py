@@ -1,6 +1,6 @@
 """Builders for reliability and security tests: client keys, client assertions, and request
 helpers that speak plain HTTP semantics. Assertions are signed with PyJWT directly (not with
-oauth_token.jose), so the server is checked against an independent signer."""
+oauth_token.core.jose), so the server is checked against an independent signer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from oauth_token import provisioning
+from oauth_token.registry import provisioning
 
 ISSUER = "https://auth.example.test/"
 TOKEN_ENDPOINT = "https://auth.example.test/oauth/token"
@@ -55,7 +55,7 @@ _server_turn = [0]
 def fast_server_keys(monkeypatch: Any) -> None:
     """Let ``keyring.rotate`` draw RSA keys from a pool of its own (distinct from the clients'
     pool) instead of generating two per test: the battery has hundreds of cases."""
-    from oauth_token import jose
+    from oauth_token.core import jose
 
     real = jose.generate_private_key
 

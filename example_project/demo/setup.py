@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from oauth_token import keyring, provisioning
 from oauth_token.conf import oauth_settings
 from oauth_token.models import Api, Client, SigningKey
+from oauth_token.registry import keyring, provisioning
 
 DEMO_AUDIENCE = "https://api.example.com"
 DEMO_SCOPES = ("read:things", "write:things")

@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oauth_token.authentication import AccessTokenAuthentication, RequiredScopes
+from oauth_token.authentication import AccessTokenAuthentication
+from oauth_token.permissions import RequiredScopes
 
 DEMO_AUDIENCE = "https://api.example.com"
 

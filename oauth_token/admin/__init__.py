@@ -5,7 +5,7 @@ and imports it below. Shared rules: no secret, digest or private key is ever dis
 client secret on the one page that follows its creation or rotation (``clients.py``).
 """
 
-from . import (  # noqa: F401
+from oauth_token.admin import (  # noqa: F401
     apis,
     clients,
     consents,

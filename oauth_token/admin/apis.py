@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from .. import provisioning
-from ..models import Api, ApiScope
+from oauth_token.models import Api, ApiScope
+from oauth_token.registry import provisioning
 
 
 class ApiScopeForm(forms.ModelForm):

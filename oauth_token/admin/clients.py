@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import provisioning
-from ..models import Client, ClientGrant
-from ..models.clients import SECRET_AUTH_METHODS
+from oauth_token.models import Client, ClientGrant
+from oauth_token.models.clients import SECRET_AUTH_METHODS
+from oauth_token.registry import provisioning
 
 _NEW_SECRETS = "_oauth_token_new_secrets"
 

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ..models import Consent
+from oauth_token.models import Consent
 
 
 @admin.register(Consent)

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ..models import DeviceCode
+from oauth_token.models import DeviceCode
 
 
 @admin.register(DeviceCode)

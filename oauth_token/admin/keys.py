@@ -16,9 +16,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .. import jose, keyring
-from ..conf import oauth_settings
-from ..models import SigningKey
+from oauth_token.conf import oauth_settings
+from oauth_token.core import jose
+from oauth_token.models import SigningKey
+from oauth_token.registry import keyring
 
 
 def _allowed_algorithms() -> list[tuple[str, str]]:

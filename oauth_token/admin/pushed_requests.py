@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ..models import PushedAuthorizationRequest
+from oauth_token.models import PushedAuthorizationRequest
 
 
 @admin.register(PushedAuthorizationRequest)

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import refresh_tokens
-from ..models import RefreshToken, RefreshTokenFamily
+from oauth_token.models import RefreshToken, RefreshTokenFamily
+from oauth_token.tokens import refresh_tokens
 
 
 class RefreshTokenInline(admin.TabularInline):

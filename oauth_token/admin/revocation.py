@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ..models import RevokedAccessToken
+from oauth_token.models import RevokedAccessToken
 
 
 @admin.register(RevokedAccessToken)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from ..conf import oauth_settings
-from ..errors import InvalidRequest, UnsupportedGrantType
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.conf import oauth_settings
+from oauth_token.errors import InvalidRequest, UnsupportedGrantType
+from oauth_token.grants.base import BaseGrant
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
 
 __all__ = ["BaseGrant", "GrantResult", "TokenContext", "get_grant", "registry"]
 
@@ -35,8 +35,6 @@ def get_grant(grant_type: str | None) -> BaseGrant:
     return grant
 
 
-def _clear(**kwargs: object) -> None:
+def clear_registry(**kwargs: object) -> None:
+    """A ``setting_changed`` receiver, connected in ``AppConfig.ready``."""
     registry.cache_clear()
-
-
-setting_changed.connect(_clear)

@@ -4,11 +4,13 @@ import hmac
 
 from django.utils import timezone
 
-from .. import claims, codes, pkce
-from ..errors import InvalidGrant, InvalidRequest, OAuthError
-from ..lookups import ApiInfo, get_api
-from ..models import AuthorizationCode
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.authorize import codes, pkce
+from oauth_token.errors import InvalidGrant, InvalidRequest, OAuthError
+from oauth_token.grants.base import BaseGrant
+from oauth_token.models import AuthorizationCode
+from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.tokens import claims
 
 
 class AuthorizationCodeGrant(BaseGrant):
@@ -50,7 +52,7 @@ class AuthorizationCodeGrant(BaseGrant):
             user=row.user,
             auth_time=int(row.auth_time.timestamp()),
             nonce=row.nonce or None,
-            source=row,
+            redeemed_code=row,
         )
 
     @staticmethod

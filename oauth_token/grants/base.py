@@ -1,4 +1,4 @@
-"""What flows between pipeline stages, and the base class every grant strategy extends.
+"""The base class every grant strategy extends (the documented extension point).
 
 view → client authentication → DPoP → ``grant.validate(context)`` → issuance → response. A
 grant decides *what* to issue and never renders or signs anything itself.
@@ -6,51 +6,12 @@ grant decides *what* to issue and never renders or signs anything itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ..conf import oauth_settings
-from ..errors import InvalidScope, InvalidTarget
-from ..lookups import ApiInfo, ClientInfo, get_api
-from ..request import TokenRequest
-
-
-@dataclass(frozen=True)
-class TokenContext:
-    """A request that has passed client authentication (and DPoP, when a proof was sent)."""
-
-    request: TokenRequest
-    client: ClientInfo
-    auth_method: str
-    dpop_jkt: str | None = None
-
-    @property
-    def grant_type(self) -> str:
-        return self.request.require("grant_type")
-
-
-@dataclass(frozen=True)
-class GrantResult:
-    """What to issue. ``subject`` becomes ``sub``; ``api`` the audience and lifetime."""
-
-    subject: str
-    api: ApiInfo | None
-    scopes: tuple[str, ...]
-    user: Any = None
-    auth_time: int | None = None
-    nonce: str | None = None
-    extra_claims: dict[str, Any] = field(default_factory=dict)
-    # Set by grants that hand over a refresh-token family or need issuance to record what it
-    # issued (e.g. an authorization code, so a replay can revoke those tokens).
-    refresh_family: Any = None
-    source: Any = None
-    issued_token_type: str | None = None
-    # A refresh-token family normally needs a user; a grant acting for no user sets this to
-    # allow one anyway (refresh_tokens.is_eligible).
-    allow_refresh_without_user: bool = False
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
+from oauth_token.conf import oauth_settings
+from oauth_token.errors import InvalidScope, InvalidTarget
+from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
 
 
 class BaseGrant:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from ..errors import AccessDenied, UnauthorizedClient
-from ..lookups import get_granted_scopes
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.errors import AccessDenied, UnauthorizedClient
+from oauth_token.grants.base import BaseGrant
+from oauth_token.registry.snapshots import get_granted_scopes
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
 
 
 class ClientCredentialsGrant(BaseGrant):

@@ -6,10 +6,10 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from .. import claims, secrets
-from ..authorization import OIDC_SCOPES
-from ..device import GRANT_TYPE
-from ..errors import (
+from oauth_token.authorize.device import GRANT_TYPE
+from oauth_token.authorize.validation import OIDC_SCOPES
+from oauth_token.core import secrets
+from oauth_token.errors import (
     AccessDenied,
     AuthorizationPending,
     ExpiredToken,
@@ -17,9 +17,11 @@ from ..errors import (
     OAuthError,
     SlowDown,
 )
-from ..lookups import ApiInfo, get_api
-from ..models import DeviceCode, DeviceCodeStatus
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.grants.base import BaseGrant
+from oauth_token.models import DeviceCode, DeviceCodeStatus
+from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.tokens import claims
 
 SLOW_DOWN_STEP = 5
 

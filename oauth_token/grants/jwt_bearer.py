@@ -3,12 +3,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import jose, replay, trusted_issuers
-from ..claims import subject
-from ..conf import oauth_settings
-from ..errors import AccessDenied, InvalidGrant
-from ..lookups import ClientInfo, get_granted_scopes
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.conf import oauth_settings
+from oauth_token.core import jose, replay
+from oauth_token.errors import AccessDenied, InvalidGrant
+from oauth_token.grants.base import BaseGrant
+from oauth_token.registry import trusted_issuers
+from oauth_token.registry.snapshots import ClientInfo, get_granted_scopes
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.tokens.claims import subject
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

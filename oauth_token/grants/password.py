@@ -6,11 +6,12 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 
-from ..claims import subject
-from ..errors import InvalidGrant, InvalidScope
-from ..lookups import ApiInfo, ClientInfo
-from ..throttling import PasswordThrottle
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.core.lockout import PasswordThrottle
+from oauth_token.errors import InvalidGrant, InvalidScope
+from oauth_token.grants.base import BaseGrant
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.tokens.claims import subject
 
 logger = logging.getLogger("oauth_token")
 
@@ -40,7 +41,7 @@ class PasswordGrant(BaseGrant):
     ``username`` and ``password`` (plus ``audience`` and ``scope``), checked by Django's
     ``authenticate()``.
 
-    Guarded by :mod:`oauth_token.throttling` (RFC 6749 §10.10 asks the server to protect this
+    Guarded by :mod:`oauth_token.core.lockout` (RFC 6749 §10.10 asks the server to protect this
     endpoint against brute force). A wrong password and an unknown username give the same
     error, and Django's ModelBackend runs the password hasher for unknown usernames too, so
     neither the answer nor its timing tells which accounts exist."""

@@ -3,14 +3,16 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from .. import refresh_tokens
-from ..errors import InvalidGrant, InvalidScope
-from ..lookups import ApiInfo, get_api
-from ..models import RefreshToken, RefreshTokenFamily
-from ..refresh_tokens import KEEP, REPLAY, ROTATE, Rotation
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.errors import InvalidGrant, InvalidScope
+from oauth_token.grants.base import BaseGrant
+from oauth_token.models import RefreshToken, RefreshTokenFamily
+from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint.context import ContinuedFamily, GrantResult, TokenContext
+from oauth_token.tokens import refresh_tokens
+from oauth_token.tokens.refresh_tokens import KEEP, REPLAY, ROTATE
 
 
 class RefreshTokenGrant(BaseGrant):
@@ -53,7 +55,9 @@ class RefreshTokenGrant(BaseGrant):
             user=user,
             auth_time=int(family.auth_time.timestamp()) if family.auth_time else None,
             extra_claims=dict(family.extra_claims or {}),
-            refresh_family=Rotation(family, token, presented, action),
+            continued_family=ContinuedFamily(
+                family, refresh_tokens.continue_family(family, token, presented, action)
+            ),
         )
 
     # Steps, in the order validate() runs them ---------------------------------------------
@@ -133,7 +137,7 @@ class RefreshTokenGrant(BaseGrant):
             )
 
     @staticmethod
-    def check_user(family: RefreshTokenFamily) -> object:
+    def check_user(family: RefreshTokenFamily) -> AbstractBaseUser | None:
         user = family.user
         if user is not None and not user.is_active:
             raise InvalidGrant("The user of this refresh token is no longer active.")

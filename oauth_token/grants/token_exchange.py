@@ -5,13 +5,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import exchange_policy, inspection, jose, trusted_issuers
-from ..authentication import AccessTokenClaims, user_for_claims
-from ..claims import subject as subject_of
-from ..conf import oauth_settings
-from ..errors import InvalidGrant, InvalidRequest, InvalidTarget, InvalidToken
-from ..lookups import ApiInfo, ClientInfo, get_api
-from .base import BaseGrant, GrantResult, TokenContext
+from oauth_token.conf import oauth_settings
+from oauth_token.core import jose
+from oauth_token.errors import InvalidGrant, InvalidRequest, InvalidTarget, InvalidToken
+from oauth_token.grants.base import BaseGrant
+from oauth_token.registry import exchange_policy, trusted_issuers
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_api
+from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.tokens import access_tokens, inspection
+from oauth_token.tokens.access_tokens import AccessTokenClaims, user_for_claims
+from oauth_token.tokens.claims import subject as subject_of
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
@@ -121,7 +124,7 @@ class TokenExchangeGrant(BaseGrant):
     def _own_id_token(token: str, client: ClientInfo, role: str) -> PresentedToken:
         """An ID token is meant for its client (OIDC Core §2), so only that client may
         present it; it carries no scopes of an API."""
-        claims = inspection.own_jwt_claims(token, access_token=False)
+        claims = access_tokens.own_jwt_claims(token, access_token=False)
         if claims is None:
             raise InvalidRequest(f"The {role}_token is not an ID token issued here.")
         exp = claims.get("exp")

@@ -17,8 +17,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, OperationalError, ProgrammingError
 
-from ..errors import ConfigurationError
-from ..jose import JoseError
+from oauth_token.checks import check_configuration
+from oauth_token.core.jose import JoseError
+from oauth_token.errors import ConfigurationError
 
 # Mistakes an operator can make; anything else is a bug and keeps its traceback.
 OPERATOR_ERRORS = (ValidationError, ConfigurationError, JoseError, LookupError, ValueError)
@@ -105,8 +106,6 @@ class OAuthCommand(BaseCommand):
             raise CommandError(describe(exc)) from exc
 
     def check_configuration(self) -> None:
-        from ..checks import check_configuration
-
         errors = [e for e in check_configuration() if e.level >= ERROR]
         if errors:
             first = errors[0]

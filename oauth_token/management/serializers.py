@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Api, Client, SigningKey
+from oauth_token.models import Api, Client, SigningKey
 
 
 def iso(value: Any) -> str | None:

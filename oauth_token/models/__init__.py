@@ -1,12 +1,12 @@
-from .apis import Api, ApiScope
-from .clients import Client, ClientGrant
-from .codes import AuthorizationCode
-from .consents import Consent
-from .device import DeviceCode, DeviceCodeStatus
-from .keys import SigningKey
-from .par import PushedAuthorizationRequest
-from .refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
-from .revocation import RevokedAccessToken
+from oauth_token.models.apis import Api, ApiScope
+from oauth_token.models.clients import Client, ClientGrant
+from oauth_token.models.codes import AuthorizationCode
+from oauth_token.models.consents import Consent
+from oauth_token.models.device import DeviceCode, DeviceCodeStatus
+from oauth_token.models.keys import SigningKey
+from oauth_token.models.par import PushedAuthorizationRequest
+from oauth_token.models.refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+from oauth_token.models.revocation import RevokedAccessToken
 
 __all__ = [
     "Api",

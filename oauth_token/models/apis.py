@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from ..conf import oauth_settings
-from ..jose import SIGNING_KEY_ALGORITHMS
+from oauth_token.conf import oauth_settings
+from oauth_token.core.jose import SIGNING_KEY_ALGORITHMS
 
 
 def _default_lifetime() -> int:

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from ..exchange_policy import validate_exchange_audiences
-from ..secrets import new_alphanumeric
-from ..trusted_issuers import validate_trusted_issuers
+from oauth_token.core.secrets import new_alphanumeric
+from oauth_token.models.policies import validate_exchange_audiences, validate_trusted_issuers
 
 
 class ClientType(models.TextChoices):

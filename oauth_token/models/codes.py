@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 
@@ -50,20 +47,3 @@ class AuthorizationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.client_id} / user {self.user_id}"
-
-    def record_issued(self, issued: Any) -> None:
-        """Issuance calls this (``GrantResult.source``) in the redeeming transaction."""
-        access = issued.access_token
-        self.access_token_jti = access.jti
-        self.access_token_expires_at = datetime.fromtimestamp(int(access.claims["exp"]), tz=UTC)
-        self.refresh_family = issued_family(access.jti)
-        self.save(update_fields=["access_token_jti", "access_token_expires_at", "refresh_family"])
-
-
-def issued_family(jti: str) -> Any:
-    """The refresh-token family started together with the access token ``jti``, if any
-    (refresh_tokens records every access token a family issues)."""
-    from .refresh import RefreshFamilyAccessToken
-
-    row = RefreshFamilyAccessToken.objects.filter(jti=jti).select_related("family").first()
-    return row.family if row else None

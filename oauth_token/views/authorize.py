@@ -20,10 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import consent, endpoints, login, par, pending, pkce
-from ..authorization import (
-    OIDC_SCOPES,
-    RESPONSE_MODES,
+from oauth_token.authorize import consent, login, par, pending
+from oauth_token.authorize.codes import issue_code
+from oauth_token.authorize.validation import (
     AuthorizationRequest,
     RedirectTarget,
     UnsafeRedirect,
@@ -32,11 +31,9 @@ from ..authorization import (
     resolve_target,
     validate,
 )
-from ..codes import issue_code
-from ..conf import oauth_settings
-from ..errors import AccessDenied, ConsentRequired, InvalidRequest, LoginRequired
-from .base import to_oauth_error
-from .discovery import extend_metadata
+from oauth_token.core import endpoints
+from oauth_token.errors import AccessDenied, ConsentRequired, InvalidRequest, LoginRequired
+from oauth_token.views.base import to_oauth_error
 
 ERROR_TEMPLATE = "oauth_token/authorize_error.html"
 FORM_POST_TEMPLATE = "oauth_token/form_post.html"
@@ -232,18 +229,3 @@ def error_page(request: HttpRequest, error: str, description: str) -> HttpRespon
     response["Cache-Control"] = "no-store"
     response["X-Frame-Options"] = "DENY"
     return response
-
-
-@extend_metadata
-def _authorization_metadata(data: dict[str, Any]) -> None:
-    """OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3."""
-    data["response_types_supported"] = ["code"]
-    data["response_modes_supported"] = list(RESPONSE_MODES)
-    data["scopes_supported"] = list(OIDC_SCOPES)
-    data["claims_supported"] = list(oauth_settings.CLAIMS_SUPPORTED)
-    data["code_challenge_methods_supported"] = pkce.supported_methods()
-    data["authorization_response_iss_parameter_supported"] = True
-    data["prompt_values_supported"] = ["none", "login", "consent", "select_account"]
-    data["claims_parameter_supported"] = False
-    data["request_parameter_supported"] = False
-    data.setdefault("request_uri_parameter_supported", False)

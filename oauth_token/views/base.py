@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import APIView
 
-from ..conf import oauth_settings
-from ..errors import (
+from oauth_token.conf import oauth_settings
+from oauth_token.errors import (
     ConfigurationError,
     InvalidRequest,
     OAuthError,

@@ -14,14 +14,14 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from rest_framework.request import Request
 
-from .. import authorization, consent, device, login
-from ..client_auth import authenticate_client
-from ..conf import oauth_settings
-from ..errors import TooManyAttempts, UnauthorizedClient
-from ..lookups import client_snapshot, get_api
-from ..models import DeviceCode
-from ..request import parse_token_request
-from .base import OAuthAPIView, json_response, to_oauth_error
+from oauth_token.authorize import consent, device, login, validation
+from oauth_token.conf import oauth_settings
+from oauth_token.errors import TooManyAttempts, UnauthorizedClient
+from oauth_token.models import DeviceCode
+from oauth_token.registry.snapshots import client_snapshot, get_api
+from oauth_token.token_endpoint.client_auth import authenticate_client
+from oauth_token.token_endpoint.request import parse_token_request
+from oauth_token.views.base import OAuthAPIView, json_response, to_oauth_error
 
 
 class DeviceAuthorizationView(OAuthAPIView):
@@ -37,8 +37,8 @@ class DeviceAuthorizationView(OAuthAPIView):
         client = authenticate_client(params).client
         if not client.allows_grant(device.GRANT_TYPE):
             raise UnauthorizedClient("The client may not use the device authorization grant.")
-        api = authorization.resolve_api(params.get("audience"))
-        scopes = authorization.grantable_scopes(params.get("scope"), client, api)
+        api = validation.resolve_api(params.get("audience"))
+        scopes = validation.grantable_scopes(params.get("scope"), client, api)
         started = device.start(client, scopes, api)
         return json_response(started.as_body())
 

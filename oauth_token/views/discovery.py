@@ -13,20 +13,17 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .. import endpoints, keyring
-from ..conf import oauth_settings
-from ..errors import ConfigurationError
-from ..grants import registry
+from oauth_token.authorize import pkce
+from oauth_token.authorize.validation import OIDC_SCOPES, RESPONSE_MODES
+from oauth_token.conf import oauth_settings
+from oauth_token.core import endpoints
+from oauth_token.errors import ConfigurationError
+from oauth_token.grants import registry
+from oauth_token.registry import keyring
+from oauth_token.token_endpoint import client_auth
 
 logger = logging.getLogger("oauth_token")
 
-AUTH_METHODS = [
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-    "none",
-]
 
 # Endpoint metadata name → route name; listed only when the route exists.
 OPTIONAL_ENDPOINTS = {
@@ -40,36 +37,58 @@ OPTIONAL_ENDPOINTS = {
 
 
 def metadata() -> dict[str, Any]:
+    """Every member comes from the registries and settings that decide the behaviour: the
+    grant registry, the client-authentication methods, the routes that are mounted."""
     assertion_algs = list(oauth_settings.CLIENT_ASSERTION_ALGORITHMS)
+    auth_methods = list(client_auth.method_names())
     data: dict[str, Any] = {
         "issuer": endpoints.issuer(),
         "token_endpoint": endpoints.token_endpoint(),
         "jwks_uri": endpoints.url("jwks"),
         "grant_types_supported": [g for g, s in registry().items() if s.advertised],
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "id_token_signing_alg_values_supported": [oauth_settings.ID_TOKEN_SIGNING_ALGORITHM],
         "scopes_supported": [],
         "response_types_supported": [],
         "subject_types_supported": ["public"],
+        # RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": list(oauth_settings.DPOP_SIGNING_ALGORITHMS),
     }
     for name, route in OPTIONAL_ENDPOINTS.items():
         url = endpoints.url_or_none(route)
         if url:
             data[name] = url
-    for extend in _extensions:
-        extend(data)
+    if "authorization_endpoint" in data:
+        data.update(_authorization_metadata())
+    if "pushed_authorization_request_endpoint" in data:
+        # RFC 9126 §5: whether every authorization request must be pushed.
+        data["require_pushed_authorization_requests"] = bool(
+            oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+        )
+    if "revocation_endpoint" in data:
+        data["revocation_endpoint_auth_methods_supported"] = auth_methods
+    if "introspection_endpoint" in data:
+        data["introspection_endpoint_auth_methods_supported"] = [
+            m for m in auth_methods if m != "none"
+        ]
     return data
 
 
-_extensions: list[Any] = []
-
-
-def extend_metadata(fn: Any) -> Any:
-    """Features (authorize, DPoP, PAR, …) add their metadata through this hook."""
-    if fn not in _extensions:
-        _extensions.append(fn)
-    return fn
+def _authorization_metadata() -> dict[str, Any]:
+    """OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3."""
+    return {
+        "response_types_supported": ["code"],
+        "response_modes_supported": list(RESPONSE_MODES),
+        "scopes_supported": list(OIDC_SCOPES),
+        "claims_supported": list(oauth_settings.CLAIMS_SUPPORTED),
+        "code_challenge_methods_supported": pkce.supported_methods(),
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
 
 
 def read_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:

@@ -5,12 +5,11 @@ from typing import Any
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import inspection
-from ..client_auth import authenticate_client
-from ..errors import InvalidClient, OAuthError
-from ..request import parse_token_request
-from . import discovery
-from .base import OAuthAPIView, json_response
+from oauth_token.errors import InvalidClient, OAuthError
+from oauth_token.token_endpoint.client_auth import authenticate_client
+from oauth_token.token_endpoint.request import parse_token_request
+from oauth_token.tokens import inspection
+from oauth_token.views.base import OAuthAPIView, json_response
 
 
 class NotAllowedToIntrospect(OAuthError):
@@ -40,11 +39,3 @@ class IntrospectView(OAuthAPIView):
         if found is not None and found.active:
             body = {"active": True, **found.members}
         return json_response(body)
-
-
-@discovery.extend_metadata
-def _metadata(data: dict[str, object]) -> None:
-    if "introspection_endpoint" in data:
-        data["introspection_endpoint_auth_methods_supported"] = [
-            m for m in discovery.AUTH_METHODS if m != "none"
-        ]

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import authorization, dpop, par
-from ..client_auth import authenticate_client
-from ..conf import oauth_settings
-from ..errors import InvalidRequest, UnauthorizedClient
-from ..lookups import ClientInfo
-from ..request import parse_token_request
-from .base import OAuthAPIView, json_response
-from .discovery import extend_metadata
+from oauth_token.authorize import par, validation
+from oauth_token.errors import InvalidRequest, UnauthorizedClient
+from oauth_token.registry.snapshots import ClientInfo
+from oauth_token.token_endpoint import dpop
+from oauth_token.token_endpoint.client_auth import authenticate_client
+from oauth_token.token_endpoint.request import parse_token_request
+from oauth_token.views.base import OAuthAPIView, json_response
 
 
 def validate_pushed_request(client: ClientInfo, params: Mapping[str, str]) -> None:
@@ -25,10 +23,10 @@ def validate_pushed_request(client: ClientInfo, params: Mapping[str, str]) -> No
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("The client may not use the authorization code flow.")
     try:
-        target = authorization.resolve_target(params, [])
-    except authorization.UnsafeRedirect as exc:
+        target = validation.resolve_target(params, [])
+    except validation.UnsafeRedirect as exc:
         raise InvalidRequest(exc.description) from exc
-    authorization.validate(params, [], target, pushing=True)
+    validation.validate(params, [], target, pushing=True)
 
 
 class PushedAuthorizationView(OAuthAPIView):
@@ -46,12 +44,3 @@ class PushedAuthorizationView(OAuthAPIView):
             pushed_params["dpop_jkt"] = jkt
         pushed = par.push(client, pushed_params, validate_pushed_request)
         return json_response(pushed.as_body(), status=201)
-
-
-@extend_metadata
-def _par_metadata(data: dict[str, Any]) -> None:
-    """RFC 9126 §5: whether every authorization request must be pushed."""
-    if "pushed_authorization_request_endpoint" in data:
-        data["require_pushed_authorization_requests"] = bool(
-            oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
-        )

@@ -4,12 +4,11 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import inspection
-from ..client_auth import authenticate_client
-from ..errors import UnauthorizedClient
-from ..request import parse_token_request
-from . import discovery
-from .base import NO_STORE, OAuthAPIView
+from oauth_token.errors import UnauthorizedClient
+from oauth_token.token_endpoint.client_auth import authenticate_client
+from oauth_token.token_endpoint.request import parse_token_request
+from oauth_token.tokens import inspection
+from oauth_token.views.base import NO_STORE, OAuthAPIView
 
 
 class RevokeView(OAuthAPIView):
@@ -35,9 +34,3 @@ class RevokeView(OAuthAPIView):
         for name, value in NO_STORE.items():
             response[name] = value
         return response
-
-
-@discovery.extend_metadata
-def _metadata(data: dict[str, object]) -> None:
-    if "revocation_endpoint" in data:
-        data["revocation_endpoint_auth_methods_supported"] = list(discovery.AUTH_METHODS)

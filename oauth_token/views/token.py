@@ -6,13 +6,15 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from .. import cache, dpop
-from ..client_auth import authenticate_client
-from ..errors import UnauthorizedClient
-from ..grants import TokenContext, get_grant
-from ..issuance import issue
-from ..request import parse_token_request
-from .base import OAuthAPIView, json_response
+from oauth_token.core import cache
+from oauth_token.errors import UnauthorizedClient
+from oauth_token.grants import get_grant
+from oauth_token.token_endpoint import dpop
+from oauth_token.token_endpoint.client_auth import authenticate_client
+from oauth_token.token_endpoint.context import TokenContext
+from oauth_token.token_endpoint.issuance import issue
+from oauth_token.token_endpoint.request import parse_token_request
+from oauth_token.views.base import OAuthAPIView, json_response
 
 
 class TokenView(OAuthAPIView):

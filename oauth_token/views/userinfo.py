@@ -17,15 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import claims, endpoints, revocation
-from ..authentication import (
-    AccessTokenAuthentication,
-    AccessTokenClaims,
-    RequiredScopes,
-    TokenAuthenticationFailed,
-)
-from ..errors import InvalidToken
-from ..id_tokens import user_claims
+from oauth_token.authentication import AccessTokenAuthentication, TokenAuthenticationFailed
+from oauth_token.core import endpoints
+from oauth_token.errors import InvalidToken
+from oauth_token.permissions import RequiredScopes
+from oauth_token.tokens import claims, revocation
+from oauth_token.tokens.access_tokens import AccessTokenClaims
+from oauth_token.tokens.id_tokens import user_claims
 
 
 def userinfo_audience() -> str:

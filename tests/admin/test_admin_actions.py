@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from oauth_token import secrets
+from oauth_token.core import secrets
 from oauth_token.models import Client, SigningKey
 
 pytestmark = pytest.mark.django_db

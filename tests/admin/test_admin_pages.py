@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from oauth_token import revocation
 from oauth_token.models import Api, ApiScope, ClientGrant, RevokedAccessToken, SigningKey
+from oauth_token.tokens import revocation
 
 pytestmark = pytest.mark.django_db
 

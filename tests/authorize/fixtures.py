@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client as BrowserClient
 
-from oauth_token import provisioning
 from oauth_token.models import Api, Client
+from oauth_token.registry import provisioning
 from tests.authorize.helpers import (
     API,
     CALLBACK,

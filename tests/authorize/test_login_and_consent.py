@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client as BrowserClient
 
-from oauth_token import consent, login, pending
+from oauth_token.authorize import consent, login, pending
 from oauth_token.models import AuthorizationCode, Consent
 
 from .helpers import API, CALLBACK, ISSUER, redirect_params

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from oauth_token import provisioning
 from oauth_token.models import AuthorizationCode, Consent
+from oauth_token.registry import provisioning
 
 from .helpers import (
     API,

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from oauth_token import jose, provisioning
+from oauth_token.core import jose
 from oauth_token.models import Client
+from oauth_token.registry import provisioning
 from tests import assertions
 from tests.conftest import database_state
 from tests.responses import assert_error, assert_invalid_client, assert_token

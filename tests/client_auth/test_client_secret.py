@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from oauth_token import provisioning
+from oauth_token.registry import provisioning
 from tests.conftest import basic
 from tests.responses import assert_error, assert_invalid_client, assert_token
 

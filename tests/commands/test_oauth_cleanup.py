@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from oauth_token import cleanup
 from oauth_token.models import RevokedAccessToken
+from oauth_token.tokens import cleanup
 
 from .conftest import assert_one_line_failure
 
@@ -28,7 +28,7 @@ def test_deletes_expired_denylist_rows_in_batches(manage, django_assert_max_num_
     doc = manage("oauth_cleanup", "--batch-size", "3", "--json").json()
     assert doc["deleted"]["revoked_access_tokens"] == 7
     assert doc["total"] == 7
-    assert set(doc["deleted"]) == {t.name for t in cleanup.targets()}
+    assert set(doc["deleted"]) == {t.name for t in cleanup.TARGETS}
     assert sorted(RevokedAccessToken.objects.values_list("jti", flat=True)) == [
         "live-0",
         "live-1",
@@ -52,18 +52,10 @@ def test_human_output(manage):
     assert "revoked_access_tokens: 2 deleted" in result.out
 
 
-def test_registered_targets_are_cleaned(manage):
-    from oauth_token.models import ApiScope
-
-    target = cleanup.register(
-        "test_scopes", lambda now: ApiScope.objects.filter(name__startswith="expired")
-    )
-    try:
-        doc = manage("oauth_cleanup", "--json").json()
-        assert doc["deleted"]["test_scopes"] == 0
-        assert target in cleanup.targets()
-    finally:
-        cleanup._targets.pop("test_scopes")
+def test_every_target_is_reported_even_when_nothing_expired(manage):
+    doc = manage("oauth_cleanup", "--json").json()
+    assert list(doc["deleted"]) == [t.name for t in cleanup.TARGETS]
+    assert set(doc["deleted"].values()) == {0}
 
 
 def test_bad_batch_size(manage):

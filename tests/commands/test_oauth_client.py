@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from oauth_token import secrets
+from oauth_token.core import secrets
 from oauth_token.models import Client, ClientGrant
 
 from .conftest import assert_one_line_failure
@@ -203,7 +203,7 @@ def test_jwks_file_and_uri_are_exclusive(manage, tmp_path):
 
 
 def test_list_and_show(manage, make_client, api):
-    from oauth_token import provisioning
+    from oauth_token.registry import provisioning
 
     a, _ = make_client(name="Alpha")
     b, _ = make_client(name="Beta", grant_types=["client_credentials", "password"])

@@ -6,8 +6,8 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from oauth_token import keyring
 from oauth_token.models import SigningKey
+from oauth_token.registry import keyring
 
 from .conftest import assert_one_line_failure
 
@@ -138,7 +138,7 @@ def test_json_output_never_contains_private_key_material(manage):
 
 def test_kids_never_look_like_command_line_options(manage, monkeypatch):
     """A thumbprint may start with "-"; `oauth_keys revoke KID` must still take it."""
-    from oauth_token import jose
+    from oauth_token.core import jose
 
     counter = iter(range(100))
     monkeypatch.setattr(

@@ -17,7 +17,7 @@ from tests.services import LiveServer, database_url, post_form, require_shared_r
 
 @pytest.fixture
 def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token import keyring
+    from oauth_token.registry import keyring
 
     kit.fast_server_keys(monkeypatch)
     return keyring.rotate("RS256")

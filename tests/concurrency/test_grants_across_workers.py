@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from oauth_token import provisioning
+from oauth_token.registry import provisioning
 from tests import kit
 from tests.grants.trusted_idp import Idp
 

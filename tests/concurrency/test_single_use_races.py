@@ -14,8 +14,8 @@ import json
 import pytest
 from django.db import connection
 
-from oauth_token import device as device_flow
-from oauth_token import lookups, secrets
+from oauth_token.authorize import device as device_flow
+from oauth_token.core import secrets
 from oauth_token.models import (
     AuthorizationCode,
     DeviceCode,
@@ -23,6 +23,7 @@ from oauth_token.models import (
     RefreshTokenFamily,
     RevokedAccessToken,
 )
+from oauth_token.registry import snapshots
 from tests import kit
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.helpers import API, CALLBACK
@@ -167,8 +168,8 @@ def test_fifty_parallel_redemptions_of_one_device_code_succeed_once(
     two_workers, signing_keys, api, make_client, django_user_model
 ):
     client, secret = make_client(name="TV", grant_types=[DEVICE_GRANT])
-    info = lookups.get_client(client.client_id)
-    started = device_flow.start(info, ("read:things",), lookups.get_api(kit.AUDIENCE))
+    info = snapshots.get_client(client.client_id)
+    started = device_flow.start(info, ("read:things",), snapshots.get_api(kit.AUDIENCE))
     person = django_user_model.objects.create_user("tv-owner", password="pw")
     row = DeviceCode.objects.get(device_code_digest=secrets.digest(started.device_code))
     assert device_flow.approve(row, person, row.created_at)

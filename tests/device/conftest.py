@@ -11,9 +11,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-from oauth_token import device as device_flow
-from oauth_token import provisioning, secrets
+from oauth_token.authorize import device as device_flow
+from oauth_token.core import secrets
 from oauth_token.models import Api, Client, DeviceCode
+from oauth_token.registry import provisioning
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

@@ -190,7 +190,7 @@ def test_inactive_client_code_is_not_found(browser, started, tv_client):
 
 
 def test_allow_remembers_consent_and_records_the_sessions_login_time(browser, started, person):
-    from oauth_token import login
+    from oauth_token.authorize import login
     from oauth_token.models import Consent
 
     browser.post("/activate", {"user_code": started["user_code"], "decision": "allow"})

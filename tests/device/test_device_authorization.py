@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from oauth_token import secrets
-from oauth_token.device import USER_CODE_ALPHABET
+from oauth_token.authorize.device import USER_CODE_ALPHABET
+from oauth_token.core import secrets
 from oauth_token.models import DeviceCode, DeviceCodeStatus
 
 from .conftest import DEVICE_GRANT

@@ -7,8 +7,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from oauth_token import keyring
 from oauth_token.models import DeviceCodeStatus
+from oauth_token.registry import keyring
 
 from .conftest import DEVICE_GRANT, approve, deny, elapse, row_for
 

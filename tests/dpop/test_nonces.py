@@ -7,9 +7,9 @@ import time
 import pytest
 from django.test import RequestFactory
 
-from oauth_token import dpop
 from oauth_token.errors import UseDPoPNonce
-from oauth_token.lookups import get_client
+from oauth_token.registry.snapshots import get_client
+from oauth_token.token_endpoint import dpop
 
 pytestmark = pytest.mark.django_db
 

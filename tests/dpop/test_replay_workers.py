@@ -25,7 +25,7 @@ from django.test.utils import override_settings
 job = json.load(sys.stdin)
 django.setup()
 with override_settings(CACHES=job["caches"], OAUTH_TOKEN=job["oauth_token"]):
-    from oauth_token import dpop
+    from oauth_token.token_endpoint import dpop
     from oauth_token.errors import OAuthError
     expected = dpop.ProofRequirements(
         htm="POST", htu=job["htu"], nonce_required=job["nonce_required"]

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from oauth_token import jose
+from oauth_token.core import jose
 from tests.dpop_helpers import TOKEN_URL, ProofKey, unsigned
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_htu_comes_from_the_issuer_not_the_host_header(cc_request, proof_key):
 def test_client_requiring_dpop_without_proof_is_invalid_request(
     signing_keys, make_client, api, token_request
 ):
-    from oauth_token import provisioning
+    from oauth_token.registry import provisioning
 
     client, secret = make_client(name="Needs DPoP", require_dpop=True)
     provisioning.grant(client, api, ["read:things"])

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 import pytest
 from django.db import OperationalError
 
-from oauth_token import issuance, keyring, refresh_tokens
+from oauth_token.authorize import codes
 from oauth_token.errors import ConfigurationError
 from oauth_token.models import AuthorizationCode, RefreshToken, RefreshTokenFamily
+from oauth_token.registry import keyring
+from oauth_token.tokens import refresh_tokens
 from tests import kit
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.helpers import API, CALLBACK
@@ -83,11 +85,11 @@ def test_database_failure_while_storing_tokens_rolls_everything_back(
     produced: the family, the code's consumption and the recording all roll back together."""
     client, secret, code, verifier = code_setup
 
-    def storage_dies(result, issued):
+    def storage_dies(row, jti, expires_at, family):
         assert RefreshTokenFamily.objects.filter(client=client).exists()  # written, not committed
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(issuance, "record_source", storage_dies)
+    monkeypatch.setattr(codes, "record_issued", storage_dies)
     response = _redeem(api_client, client, secret, code, verifier)
     kit.assert_oauth_error(response, 503, "temporarily_unavailable")
     assert response["Retry-After"] == "2"
@@ -106,7 +108,7 @@ def test_failure_starting_the_refresh_family_leaves_the_code_unused(
     def refuse(*args, **kwargs):
         raise OperationalError("could not serialize access")
 
-    monkeypatch.setattr(refresh_tokens, "issue_refresh_token", refuse)
+    monkeypatch.setattr(refresh_tokens, "start_family", refuse)
     kit.assert_oauth_error(
         _redeem(api_client, client, secret, code, verifier), 503, "temporarily_unavailable"
     )

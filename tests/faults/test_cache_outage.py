@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from oauth_token import cache as oauth_cache
-from oauth_token import provisioning
+from oauth_token.core import cache as oauth_cache
+from oauth_token.registry import provisioning
 from tests import kit
 from tests.services import RedisProcess, TcpProxy
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from oauth_token import provisioning
+from oauth_token.registry import provisioning
 from tests import kit
 from tests.services import LiveServer, TcpProxy, database_url, post_form, require_postgres
 

@@ -79,7 +79,7 @@ def assert_rfc6749_error(status: int, content_type: str, body: bytes) -> dict[st
 def fuzz_target(signing_keys, api, make_client):
     """A client that may use every grant and introspect, so generated requests that happen to
     authenticate reach the grants' own validation."""
-    from oauth_token import provisioning
+    from oauth_token.registry import provisioning
 
     created = provisioning.create_client(
         name="Fuzz target",
@@ -104,7 +104,7 @@ __all__ = ["assert_rfc6749_error", "kit", "mounted_endpoints"]
 
 @pytest.fixture
 def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token import keyring
+    from oauth_token.registry import keyring
 
     kit.fast_server_keys(monkeypatch)
     return keyring.rotate("RS256")

@@ -8,8 +8,8 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from oauth_token import keyring
 from oauth_token.models import AuthorizationCode, RefreshTokenFamily, RevokedAccessToken
+from oauth_token.registry import keyring
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.helpers import API, CALLBACK, ISSUER, OTHER_CALLBACK
 
@@ -373,7 +373,7 @@ def test_replayed_code_revokes_the_refresh_token_family(
 def test_cleanup_keeps_used_codes_while_a_replay_could_revoke_something(
     signing_keys, first_party_app, offline_api, obtain_code, token_request
 ):
-    from oauth_token import cleanup
+    from oauth_token.tokens import cleanup
 
     client, secret = first_party_app
     obtain_code(client)  # never redeemed

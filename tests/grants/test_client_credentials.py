@@ -5,7 +5,7 @@ import time
 import jwt
 import pytest
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 from tests.conftest import database_state
 from tests.responses import assert_error, assert_token
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 from tests.kit import hmac_signed_jwt, rsa_keypair, unsigned_jwt
 
 from .trusted_idp import IDP, Idp, serve_jwks

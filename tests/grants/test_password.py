@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import override_settings
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     for module in (
         "django.core.cache.backends.base",
         "django.core.cache.backends.locmem",
-        "oauth_token.throttling",
+        "oauth_token.core.lockout",
     ):
         monkeypatch.setattr(f"{module}.time", fake)
     return fake

@@ -12,7 +12,7 @@ from oauthlib.oauth2 import InvalidGrantError, LegacyApplicationClient
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from requests_oauthlib import OAuth2Session
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
+from oauth_token.core.lockout import PasswordThrottle
 from oauth_token.errors import TooManyAttempts
-from oauth_token.throttling import PasswordThrottle
 from tests.services import require_shared_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]

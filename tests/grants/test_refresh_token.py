@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from oauth_token import secrets
+from oauth_token.core import secrets
 from oauth_token.models import (
     RefreshFamilyAccessToken,
     RefreshToken,
     RefreshTokenFamily,
     RevokedAccessToken,
 )
-from oauth_token.revocation import is_revoked
+from oauth_token.tokens.revocation import is_revoked
 from tests.refresh.fixtures import access_claims
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def decode_id_token(token: str) -> dict:
     import jwt
 
-    from oauth_token import keyring
+    from oauth_token.registry import keyring
 
     alg, key = keyring.verification_key(jwt.get_unverified_header(token)["kid"])
     return jwt.decode(token, key, algorithms=[alg], options={"verify_aud": False})

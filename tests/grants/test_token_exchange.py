@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from oauth_token import keyring, provisioning
+from oauth_token.registry import keyring, provisioning
 
 from .trusted_idp import Idp
 
@@ -264,7 +264,7 @@ def test_token_of_the_wrong_declared_type_is_invalid_request(exchange, user_toke
 def test_revoked_subject_token_is_invalid_request(exchange, user_token, make_client):
     from datetime import UTC, datetime
 
-    from oauth_token.revocation import revoke_access_tokens
+    from oauth_token.tokens.revocation import revoke_access_tokens
 
     claims = jwt.decode(user_token, options={"verify_signature": False})
     revoke_access_tokens([(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=UTC))])

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 
-from oauth_token import keyring
 from oauth_token.models import Client
+from oauth_token.registry import keyring
 from tests.inspection_fixtures import API
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from oauth_token import keyring, provisioning
 from oauth_token.models import SigningKey
+from oauth_token.registry import keyring, provisioning
 from tests.responses import assert_token
 
 pytestmark = pytest.mark.django_db

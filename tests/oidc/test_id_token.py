@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 
-from oauth_token import jose, keyring
+from oauth_token.core import jose
+from oauth_token.registry import keyring
 from tests.authorize.helpers import API, CALLBACK, ISSUER, oauth_settings_with
 
 pytestmark = pytest.mark.django_db

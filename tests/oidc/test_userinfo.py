@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oauth_token import revocation
+from oauth_token.tokens import revocation
 from tests.authorize.helpers import API, CALLBACK
 
 pytestmark = pytest.mark.django_db

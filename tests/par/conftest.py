@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.db.models import F
 
-from oauth_token import secrets
+from oauth_token.authorize.par import REQUEST_URI_PREFIX
+from oauth_token.core import secrets
 from oauth_token.models import Client, PushedAuthorizationRequest
-from oauth_token.par import REQUEST_URI_PREFIX
 
 CALLBACK = "https://app.example.com/callback"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oauth_token import par
+from oauth_token.authorize import par
 from oauth_token.errors import InvalidRequestUri
 from tests.race import race, requires_postgres
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
-from oauth_token import par
+from oauth_token.authorize import par
 from oauth_token.errors import InvalidRequest, InvalidRequestUri
 
 from .conftest import authorization_request, elapse, row_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from oauth_token.authorize.par import REQUEST_URI_PREFIX
 from oauth_token.models import PushedAuthorizationRequest
-from oauth_token.par import REQUEST_URI_PREFIX
 
 from .conftest import CALLBACK, authorization_request, row_for
 

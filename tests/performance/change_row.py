@@ -16,9 +16,9 @@ def main(action: str, client_id: str) -> dict[str, object]:
     from django.conf import settings
 
     settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "CACHE_KEY_PREFIX": os.environ["KEY_PREFIX"]}
-    from oauth_token import provisioning
     from oauth_token.conf import oauth_settings
     from oauth_token.models import ApiScope, Client, ClientGrant
+    from oauth_token.registry import provisioning
 
     oauth_settings.reload()
     client = Client.objects.get(client_id=client_id)

@@ -7,23 +7,24 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 
-from oauth_token import cache, lookups
 from oauth_token.conf import oauth_settings
+from oauth_token.core import cache
 from oauth_token.models import Client
+from oauth_token.registry import snapshots
 
 pytestmark = pytest.mark.django_db
 
 
 def test_memo_expires_after_lookup_cache_seconds(m2m_client, monkeypatch):
     client, _ = m2m_client
-    assert lookups.get_client(client.client_id).name == "Machine"
+    assert snapshots.get_client(client.client_id).name == "Machine"
     # A change that bypasses the signals, as if its invalidation had been lost, and the shared
     # copy expiring on its own.
     Client.objects.filter(pk=client.pk).update(name="Renamed")
-    caches["default"].delete(lookups.client_cache_key(client.client_id))
+    caches["default"].delete(snapshots.client_cache_key(client.client_id))
 
-    assert lookups.get_client(client.client_id).name == "Machine"
+    assert snapshots.get_client(client.client_id).name == "Machine"
 
     later = cache.time.monotonic() + oauth_settings.LOOKUP_CACHE_SECONDS + 1
     monkeypatch.setattr(cache.time, "monotonic", lambda: later)
-    assert lookups.get_client(client.client_id).name == "Renamed"
+    assert snapshots.get_client(client.client_id).name == "Renamed"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oauth_token import keyring, lookups
+from oauth_token.registry import keyring, snapshots
 from tests.authorize.helpers import API, CALLBACK
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ FULL_SCOPE = "openid profile offline_access read:things"
 
 def _warm(client: Any) -> None:
     """What a running server has cached already: the client and the key set."""
-    assert lookups.get_client(client.client_id) is not None
+    assert snapshots.get_client(client.client_id) is not None
     keyring.key_set()
 
 

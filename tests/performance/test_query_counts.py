@@ -8,8 +8,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from oauth_token import keyring, provisioning
 from oauth_token.models import ApiScope, Client, ClientGrant
+from oauth_token.registry import keyring, provisioning
 from tests.responses import assert_error, assert_invalid_client, assert_token
 
 pytestmark = pytest.mark.django_db

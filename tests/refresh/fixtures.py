@@ -15,11 +15,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
-from oauth_token import issuance, lookups
-from oauth_token.grants.base import GrantResult, TokenContext
-from oauth_token.issuance import IssuedTokens
 from oauth_token.models import Api, Client
-from oauth_token.request import TokenRequest
+from oauth_token.registry import snapshots
+from oauth_token.token_endpoint import issuance
+from oauth_token.token_endpoint.context import GrantResult, IssuedTokens, TokenContext
+from oauth_token.token_endpoint.request import TokenRequest
 
 USER_SCOPES = ("openid", "profile", "read:things", "write:things", "offline_access")
 
@@ -59,7 +59,7 @@ def token_context(
     params: dict[str, str] | None = None,
 ) -> TokenContext:
     http = RequestFactory().post("/oauth/token")
-    info = lookups.get_client(client.client_id)
+    info = snapshots.get_client(client.client_id)
     assert info is not None
     request = TokenRequest(
         params={"grant_type": grant_type, **(params or {})}, authorization=None, http=http
@@ -79,12 +79,11 @@ def start_family(signing_keys: Any, resource_owner: Any) -> Callable[..., Issued
         user: Any = "default",
         dpop_jkt: str | None = None,
         auth_time: int | None = None,
-        allow_refresh_without_user: bool = False,
     ) -> IssuedTokens:
         api_info = (
-            lookups.get_api("https://api.example.com")
+            snapshots.get_api("https://api.example.com")
             if api == "default"
-            else (lookups.get_api(api.identifier) if isinstance(api, Api) else None)
+            else (snapshots.get_api(api.identifier) if isinstance(api, Api) else None)
         )
         owner = resource_owner if user == "default" else user
         result = GrantResult(
@@ -93,7 +92,6 @@ def start_family(signing_keys: Any, resource_owner: Any) -> Callable[..., Issued
             scopes=scopes,
             user=owner,
             auth_time=auth_time if auth_time is not None else int(time.time()) - 60,
-            allow_refresh_without_user=allow_refresh_without_user,
         )
         return issuance.issue(result, token_context(client, dpop_jkt=dpop_jkt))
 
@@ -117,7 +115,7 @@ def access_claims(token: str) -> dict[str, Any]:
     """Verify an access token against the published keys and return its claims."""
     import jwt
 
-    from oauth_token import keyring
+    from oauth_token.registry import keyring
 
     header = jwt.get_unverified_header(token)
     assert header["typ"] == "at+jwt"

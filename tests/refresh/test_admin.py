@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_token.models import RefreshToken, RefreshTokenFamily
-from oauth_token.revocation import is_revoked
+from oauth_token.tokens.revocation import is_revoked
 
 pytestmark = pytest.mark.django_db
 

@@ -23,11 +23,11 @@ from django.conf import settings as django_settings
 from django.db import connection, connections, transaction
 from django.test import Client as HttpClient
 
-from oauth_token import refresh_tokens
 from oauth_token.grants.refresh_token import RefreshTokenGrant
-from oauth_token.issuance import issue
 from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
-from oauth_token.revocation import is_revoked
+from oauth_token.token_endpoint.issuance import issue
+from oauth_token.tokens import refresh_tokens
+from oauth_token.tokens.revocation import is_revoked
 from tests.conftest import basic
 from tests.refresh.fixtures import access_claims, token_context
 

@@ -1,8 +1,8 @@
 """RFC 9449 §5: a bound family is refreshed only with a proof by the same key.
 
-Proof validation belongs to dpop.py; by the time the grant runs, ``context.dpop_jkt`` is the
-thumbprint of a validated proof (or None). These tests drive the grant with such contexts, the
-place where helper "dpop" plugs in its proof validation.
+Proof validation belongs to token_endpoint/dpop.py; by the time the grant runs,
+``context.dpop_jkt`` is the thumbprint of a validated proof (or None). These tests drive the
+grant with such contexts.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from django.db import transaction
 
 from oauth_token.errors import InvalidGrant
 from oauth_token.grants.refresh_token import RefreshTokenGrant
-from oauth_token.issuance import issue
 from oauth_token.models import RefreshToken, RefreshTokenFamily
-from oauth_token.refresh_tokens import ROTATE, Rotation
+from oauth_token.token_endpoint.issuance import issue
 from tests.refresh.fixtures import token_context
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +50,8 @@ def test_bound_family_needs_a_proof_by_the_same_key(bound, jkt):
 def test_bound_family_refreshes_with_the_same_key_and_stays_bound(bound):
     client, value = bound
     result, issued = refresh_with(client, value, KEY_A)
-    assert isinstance(result.refresh_family, Rotation)
-    assert result.refresh_family.action == ROTATE
+    assert result.continued_family is not None
+    assert result.continued_family.family == RefreshTokenFamily.objects.get()
     assert issued.token_type == "DPoP"
     assert issued.access_token.claims["cnf"] == {"jkt": KEY_A}
     successor = issued.refresh_token

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from oauth_token import issuance, refresh_tokens
 from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
-from tests.refresh.fixtures import token_context
+from oauth_token.tokens import refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -70,17 +69,11 @@ def test_openid_only_grant_gets_a_refresh_token(rt_client, start_family):
     assert RefreshTokenFamily.objects.get().audience == ""
 
 
-def test_no_refresh_token_without_a_user_unless_the_grant_allows_it(
-    offline_api, rt_client, start_family
-):
+def test_no_refresh_token_without_a_user(offline_api, rt_client, start_family):
     client, _ = rt_client
-    assert start_family(client, user=None).refresh_token is None
+    issued = start_family(client, user=None)
+    assert issued.refresh_token is None and issued.refresh_family is None
     assert not RefreshTokenFamily.objects.exists()
-
-    issued = start_family(client, user=None, allow_refresh_without_user=True)
-    assert issued.refresh_token
-    family = RefreshTokenFamily.objects.get()
-    assert family.user is None and family.subject == f"{client.client_id}@clients"
 
 
 def test_public_client_with_dpop_proof_gets_a_bound_family(
@@ -112,20 +105,12 @@ def test_confidential_client_family_is_bound_when_settings_say_so(
     assert RefreshTokenFamily.objects.get().dpop_jkt == JKT
 
 
-def test_refresh_family_must_be_a_rotation(offline_api, rt_client, start_family, resource_owner):
-    from oauth_token.grants.base import GrantResult
-
+def test_issuance_returns_the_family_it_started(offline_api, rt_client, start_family):
     client, _ = rt_client
-    start_family(client)
-    result = GrantResult(
-        subject="x",
-        api=None,
-        scopes=("openid",),
-        user=resource_owner,
-        refresh_family=RefreshTokenFamily.objects.get(),
-    )
-    with pytest.raises(TypeError):
-        issuance.issue(result, token_context(client))
+    issued = start_family(client)
+    family = RefreshTokenFamily.objects.get()
+    assert issued.refresh_family == family
+    assert list(family.access_tokens.values_list("jti", flat=True)) == [issued.access_token.jti]
 
 
 def test_successor_values_are_keyed_and_distinct():

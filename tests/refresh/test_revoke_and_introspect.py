@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from oauth_token.models import RefreshToken, RefreshTokenFamily, RevokedAccessToken
-from oauth_token.revocation import is_revoked
+from oauth_token.tokens.revocation import is_revoked
 from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db

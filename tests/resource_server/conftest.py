@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from oauth_token import keyring, secrets
+from oauth_token.core import secrets
 from oauth_token.grants.base import GrantResult, TokenContext
-from oauth_token.issuance import mint_access_token
-from oauth_token.lookups import get_api, get_client
-from oauth_token.request import TokenRequest
+from oauth_token.registry import keyring
+from oauth_token.registry.snapshots import get_api, get_client
+from oauth_token.token_endpoint.issuance import mint_access_token
+from oauth_token.token_endpoint.request import TokenRequest
 
 API = "https://api.example.com"
 

@@ -10,7 +10,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from oauth_token import keyring, revocation
+from oauth_token.registry import keyring
+from oauth_token.tokens import revocation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource_server.views")]
 
@@ -275,7 +276,7 @@ def test_has_scope_factory_requires_every_scope(api_client, m2m_token, user, use
 
 
 def test_has_scope_needs_a_scope():
-    from oauth_token.authentication import HasScope
+    from oauth_token.permissions import HasScope
 
     with pytest.raises(ValueError):
         HasScope()

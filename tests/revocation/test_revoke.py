@@ -7,9 +7,10 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
-from oauth_token import keyring, secrets
+from oauth_token.core import secrets
 from oauth_token.models import RevokedAccessToken
-from oauth_token.revocation import is_revoked
+from oauth_token.registry import keyring
+from oauth_token.tokens.revocation import is_revoked
 from tests.inspection_fixtures import API
 
 pytestmark = pytest.mark.django_db

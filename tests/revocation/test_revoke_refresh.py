@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from oauth_token.models import RefreshTokenFamily
-from oauth_token.revocation import is_revoked
+from oauth_token.tokens.revocation import is_revoked
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from tests import kit
 
 @pytest.fixture
 def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token import keyring
+    from oauth_token.registry import keyring
 
     kit.fast_server_keys(monkeypatch)
     return keyring.rotate("RS256")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from oauth_token import provisioning
+from oauth_token.registry import provisioning
 from tests import kit
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ import logging
 
 import pytest
 
-from oauth_token import provisioning
 from oauth_token.models import Client
+from oauth_token.registry import provisioning
 from tests import kit
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +90,10 @@ def test_inactive_client_is_indistinguishable_from_unknown(
 ):
     client, secret = basic_client
     Client.objects.filter(pk=client.pk).update(is_active=False)
-    from oauth_token import cache, lookups
+    from oauth_token.core import cache
+    from oauth_token.registry import snapshots
 
-    cache.delete(lookups.client_cache_key(client.client_id))
+    cache.delete(snapshots.client_cache_key(client.client_id))
     unchanged()
     inactive = token_request(cc_form, auth=(client.client_id, secret))
     unknown = token_request(cc_form, auth=("nobody", secret))
@@ -257,7 +258,7 @@ def test_public_client_cannot_use_client_credentials_even_with_a_grant(
     Client.objects.filter(pk=created.client.pk).update(
         client_type="public", token_endpoint_auth_method="none", secret_digest=""
     )
-    from oauth_token import cache
+    from oauth_token.core import cache
 
     cache.bump_generation()
     unchanged()
@@ -355,7 +356,7 @@ def test_lookalike_audience_is_invalid_target(basic_client, token_request, uncha
 def test_secret_comparison_is_constant_time(basic_client, token_request, cc_form, monkeypatch):
     """STYLE.md / RFC 6819 §5.1.4.1.1: presented secrets are compared with
     ``hmac.compare_digest`` (observed by wrapping it, not by reading the source)."""
-    from oauth_token import secrets as oauth_secrets
+    from oauth_token.core import secrets as oauth_secrets
 
     client, secret = basic_client
     calls: list[tuple[str, str]] = []
@@ -379,7 +380,7 @@ def test_unknown_client_still_spends_a_comparison(
     """Unknown and wrong secrets take the same path through the hash and compare (no
     early return that a timing attacker could see), at least where no client row exists
     for an id that is cached as missing."""
-    from oauth_token import client_auth
+    from oauth_token.token_endpoint import client_auth
 
     seen: list[str] = []
     real_fail = client_auth.ClientAuthMethod.fail

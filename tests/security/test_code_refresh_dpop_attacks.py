@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from oauth_token import provisioning
 from oauth_token.models import AuthorizationCode, RefreshTokenFamily, RevokedAccessToken
+from oauth_token.registry import provisioning
 from tests import kit
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.helpers import API, CALLBACK, pkce_pair

@@ -15,7 +15,7 @@ import jwt
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from oauth_token import keyring
+from oauth_token.registry import keyring
 
 
 @lru_cache(maxsize=1)

@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from ... import provisioning
-from ...models import Api
-from ..base import OAuthCommand, add_json_flag, positive_int, split_values
-from ..serializers import api_row
+from oauth_token.management.base import OAuthCommand, add_json_flag, positive_int, split_values
+from oauth_token.management.serializers import api_row
+from oauth_token.models import Api
+from oauth_token.registry import provisioning
 
 
 class Command(OAuthCommand):

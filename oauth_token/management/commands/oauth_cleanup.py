@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from ... import cleanup
-from ..base import OAuthCommand, add_json_flag, positive_int
+from oauth_token.management.base import OAuthCommand, add_json_flag, positive_int
+from oauth_token.tokens import cleanup
 
 
 class Command(OAuthCommand):

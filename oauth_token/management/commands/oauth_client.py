@@ -11,11 +11,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from ... import provisioning
-from ...models import Client
-from ...models.clients import AuthMethod, ClientType
-from ..base import OAuthCommand, add_json_flag, split_values
-from ..serializers import client_row
+from oauth_token.management.base import OAuthCommand, add_json_flag, split_values
+from oauth_token.management.serializers import client_row
+from oauth_token.models import Client
+from oauth_token.models.clients import AuthMethod, ClientType
+from oauth_token.registry import provisioning
 
 SECRET_NOTE = "Store the client secret now: it is shown only this once."
 

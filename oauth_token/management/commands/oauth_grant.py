@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from ... import provisioning
-from ..base import OAuthCommand, add_json_flag, split_values
+from oauth_token.management.base import OAuthCommand, add_json_flag, split_values
+from oauth_token.registry import provisioning
 
 
 class Command(OAuthCommand):

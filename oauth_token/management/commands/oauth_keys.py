@@ -6,10 +6,11 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from ... import jose, keyring
-from ...models import SigningKey
-from ..base import OAuthCommand, add_json_flag
-from ..serializers import key_row
+from oauth_token.core import jose
+from oauth_token.management.base import OAuthCommand, add_json_flag
+from oauth_token.management.serializers import key_row
+from oauth_token.models import SigningKey
+from oauth_token.registry import keyring
 
 
 class Command(OAuthCommand):

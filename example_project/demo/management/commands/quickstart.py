@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo import setup
-from oauth_token import endpoints
 from oauth_token.checks import check_configuration
+from oauth_token.core import endpoints
 
 
 class Command(BaseCommand):

@@ -1,0 +1,144 @@
+"""Asking a person to allow a client access, and remembering the answer (OIDC Core §3.1.2.4).
+
+Shared by every flow that puts a person in front of a consent page: /authorize, and /activate
+for device authorization (RFC 8628 §3.3). A flow builds a ``ConsentPrompt``, asks
+``is_required``, renders ``render`` with its own form action and hidden fields, and reads the
+button the person pressed with ``decision``; ``remember`` stores an "allow".
+
+Consent is kept per user, client and API (empty audience for OpenID Connect scopes only) as the
+set of scopes allowed so far; a request is covered when its scopes are a subset. First-party
+clients never ask (the operator consents on the person's behalf), unless the client forces the
+page with ``prompt=consent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from oauth_token.models import Consent
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+
+TEMPLATE = "oauth_token/consent.html"
+ALLOW, DENY = "allow", "deny"
+
+# Human descriptions of the OpenID Connect scopes (OIDC Core §5.4, §11).
+OIDC_SCOPE_DESCRIPTIONS = {
+    "openid": "Sign you in and know who you are",
+    "profile": "Your name, username and profile details",
+    "email": "Your email address",
+    "offline_access": "Stay connected when you are not using it",
+}
+
+
+@dataclass(frozen=True)
+class ScopeItem:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ConsentPrompt:
+    """What the person is asked to allow."""
+
+    client: ClientInfo
+    api: ApiInfo | None
+    scopes: tuple[str, ...]
+
+    @property
+    def audience(self) -> str:
+        return self.api.identifier if self.api else ""
+
+    def items(self) -> list[ScopeItem]:
+        described = dict(OIDC_SCOPE_DESCRIPTIONS)
+        if self.api is not None:
+            described.update({k: v for k, v in self.api.scope_descriptions.items() if v})
+        return [ScopeItem(s, described.get(s, s)) for s in self.scopes]
+
+
+def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> bool:
+    """True when the page must be shown: forced, or a third-party client asks for scopes this
+    person has not allowed it yet."""
+    if force:
+        return True
+    if prompt.client.first_party:
+        return False
+    row = Consent.objects.filter(
+        user=user, client_id=prompt.client.pk, audience=prompt.audience
+    ).first()
+    return row is None or not row.covers(prompt.scopes)
+
+
+def remember(user: Any, prompt: ConsentPrompt) -> Consent:
+    """Add the prompt's scopes to what this person allowed this client for this API."""
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                row, created = Consent.objects.select_for_update().get_or_create(
+                    user=user,
+                    client_id=prompt.client.pk,
+                    audience=prompt.audience,
+                    defaults={"scopes": list(prompt.scopes)},
+                )
+                if not created and not row.covers(prompt.scopes):
+                    row.scopes = sorted(set(row.scopes or ()) | set(prompt.scopes))
+                    row.save(update_fields=["scopes", "updated_at"])
+                return row
+        except IntegrityError:
+            continue  # a concurrent first consent created the row; update it instead
+    raise RuntimeError("Could not record consent.")
+
+
+def revoke(user: Any, client_id: str | None = None) -> int:
+    """Forget what this person allowed (one client, or every client); the next authorization
+    asks again. Returns the number of consents removed."""
+    rows = Consent.objects.filter(user=user)
+    if client_id is not None:
+        rows = rows.filter(client__client_id=client_id)
+    deleted, _ = rows.delete()
+    return deleted
+
+
+def decision(request: HttpRequest) -> bool | None:
+    """The button pressed: True for allow, False for deny, None for anything else."""
+    value = request.POST.get("decision")
+    if value == ALLOW:
+        return True
+    if value == DENY:
+        return False
+    return None
+
+
+def render(
+    request: HttpRequest,
+    prompt: ConsentPrompt,
+    *,
+    action: str,
+    hidden: Mapping[str, str],
+    template: str = TEMPLATE,
+    extra_context: Mapping[str, Any] | None = None,
+) -> HttpResponse:
+    """The consent form: POSTs ``hidden`` plus ``decision`` (allow/deny) to ``action``, with
+    Django's CSRF token. Framing is refused so the buttons cannot be clickjacked."""
+    context = {
+        "client_name": prompt.client.name,
+        "api": prompt.api,
+        "scopes": prompt.items(),
+        "action": action,
+        "hidden": dict(hidden),
+        "user": request.user,
+        **(extra_context or {}),
+    }
+    response = TemplateResponse(request, template, context)
+    response["X-Frame-Options"] = "DENY"
+    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response["Cache-Control"] = "no-store"
+    # same-origin keeps the Origin header on the form's POST (CSRF checks it), unlike
+    # no-referrer, with which browsers send "Origin: null".
+    response["Referrer-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,276 @@
+"""Creating and changing clients, APIs and grants: shared by commands, the admin and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from oauth_token.conf import oauth_settings
+from oauth_token.core import jose, secrets
+from oauth_token.models import Api, ApiScope, Client, ClientGrant
+from oauth_token.models.clients import SECRET_AUTH_METHODS, AuthMethod, ClientType
+from oauth_token.registry.keyring import encryption_keys
+
+# Schemes a browser would execute or read locally instead of navigating to an application.
+UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
+
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
+
+# The grant_type values of DESIGN.md; a client may be registered for these even before the
+# deployment enables them, plus whatever a project adds to the grant registry.
+KNOWN_GRANT_TYPES = (
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "password",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+)
+
+
+@dataclass(frozen=True)
+class CreatedClient:
+    client: Client
+    secret: str | None  # shown once; only its digest is stored
+
+
+def _needs_secret(auth_method: str) -> bool:
+    return auth_method in SECRET_AUTH_METHODS
+
+
+def _new_secret(auth_method: str) -> str:
+    """256 bits, or 512 for client_secret_jwt: the secret is then an HMAC key, and RFC 7518
+    §3.2 wants a key at least as long as the hash, so HS512 must work too."""
+    return secrets.new_secret(64 if auth_method == AuthMethod.CLIENT_SECRET_JWT else 32)
+
+
+def _store_secret(client: Client, secret: str) -> None:
+    client.secret_digest = secrets.digest(secret)
+    client.secret_sealed = (
+        jose.seal(secret.encode(), encryption_keys()[0], aad=client.client_id.encode())
+        if client.token_endpoint_auth_method == AuthMethod.CLIENT_SECRET_JWT
+        else ""
+    )
+
+
+def known_grant_types() -> list[str]:
+    """DESIGN.md's grant types plus every one the deployment's grant registry names."""
+    return list(dict.fromkeys([*KNOWN_GRANT_TYPES, *oauth_settings.grant_types]))
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """RFC 6749 §3.1.2: an absolute URI without a fragment. Custom schemes are allowed for
+    native apps (RFC 8252 §7.1)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or any(c.isspace() for c in uri):
+        raise ValidationError(f"Redirect URI {uri!r} must be an absolute URI without a fragment.")
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        raise ValidationError(f"Redirect URI {uri!r} has no host.")
+    if parts.scheme.lower() in UNSAFE_SCHEMES:
+        raise ValidationError(f"Redirect URI {uri!r} uses a scheme browsers do not navigate to.")
+
+
+def validate_client_settings(
+    *,
+    client_type: str,
+    auth_method: str,
+    grant_types: Sequence[str],
+    redirect_uris: Sequence[str] = (),
+    jwks: Any = None,
+    jwks_uri: str = "",
+) -> None:
+    """The rules a client's registration must satisfy, shared by commands and the admin."""
+    if client_type not in ClientType.values:
+        raise ValidationError(f"Unknown client type {client_type!r}.")
+    if auth_method not in AuthMethod.values:
+        raise ValidationError(f"Unknown auth method {auth_method!r}.")
+    if client_type == ClientType.PUBLIC and auth_method != AuthMethod.NONE:
+        raise ValidationError("A public client authenticates with 'none'.")
+    if client_type == ClientType.CONFIDENTIAL and auth_method == AuthMethod.NONE:
+        raise ValidationError(
+            "A confidential client needs an authentication method other than 'none'."
+        )
+    if auth_method == AuthMethod.PRIVATE_KEY_JWT and not (jwks or jwks_uri):
+        raise ValidationError("private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
+    if jwks and jwks_uri:
+        raise ValidationError("Give either a JWK Set or a jwks_uri, not both.")
+    if jwks is not None:
+        validate_jwks(jwks)
+    known = known_grant_types()
+    unknown = [g for g in grant_types if g not in known]
+    if unknown:
+        raise ValidationError(
+            f"Unknown grant type(s): {', '.join(unknown)}; choose from {', '.join(known)}."
+        )
+    if client_type == ClientType.PUBLIC and "client_credentials" in grant_types:
+        raise ValidationError("client_credentials is for confidential clients (RFC 6749 §4.4).")
+    for uri in redirect_uris:
+        validate_redirect_uri(uri)
+
+
+def create_client(
+    *,
+    name: str,
+    client_type: str = ClientType.CONFIDENTIAL,
+    grant_types: Sequence[str] | None = None,
+    redirect_uris: Sequence[str] = (),
+    auth_method: str | None = None,
+    jwks: dict[str, Any] | None = None,
+    jwks_uri: str = "",
+    first_party: bool = False,
+    can_introspect: bool = False,
+    require_dpop: bool = False,
+    require_par: bool = False,
+    **extra: Any,
+) -> CreatedClient:
+    """Defaults per DESIGN.md: authorization_code + refresh_token; confidential clients
+    authenticate with client_secret_basic, public ones with none."""
+    if auth_method is None:
+        auth_method = (
+            AuthMethod.NONE if client_type == ClientType.PUBLIC else AuthMethod.CLIENT_SECRET_BASIC
+        )
+    grant_types = list(dict.fromkeys(grant_types)) if grant_types else list(DEFAULT_GRANT_TYPES)
+    redirect_uris = list(dict.fromkeys(redirect_uris))
+    validate_client_settings(
+        client_type=client_type,
+        auth_method=auth_method,
+        grant_types=grant_types,
+        redirect_uris=redirect_uris,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+    )
+    client = Client(
+        name=name,
+        client_type=client_type,
+        token_endpoint_auth_method=auth_method,
+        grant_types=grant_types,
+        redirect_uris=redirect_uris,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        first_party=first_party,
+        can_introspect=can_introspect,
+        require_dpop=require_dpop,
+        require_par=require_par,
+        **extra,
+    )
+    secret = _new_secret(auth_method) if _needs_secret(auth_method) else None
+    if secret:
+        _store_secret(client, secret)
+    client.full_clean()
+    client.save()
+    return CreatedClient(client, secret)
+
+
+def ensure_secret(client: Client) -> str | None:
+    """Make a client's stored secret fit its auth method (the admin edits the method itself).
+
+    A method without a secret clears it; a method that needs one and has none (or, for
+    client_secret_jwt, whose HMAC key the server must hold sealed, has no sealed copy) gets a
+    fresh secret, returned to be shown once. Otherwise the secret stays and None is returned.
+    """
+    method = client.token_endpoint_auth_method
+    if not _needs_secret(method):
+        client.secret_digest = client.secret_sealed = ""
+        return None
+    if not client.secret_digest or (
+        method == AuthMethod.CLIENT_SECRET_JWT and not client.secret_sealed
+    ):
+        secret = _new_secret(method)
+        _store_secret(client, secret)
+        return secret
+    if method != AuthMethod.CLIENT_SECRET_JWT:
+        client.secret_sealed = ""  # no decryptable copy where only the digest is needed
+    return None
+
+
+def get_client(client_id: str) -> Client:
+    client = Client.objects.filter(client_id=client_id).first()
+    if client is None:
+        raise LookupError(f"No client with client_id {client_id!r}.")
+    return client
+
+
+def get_api(identifier: str) -> Api:
+    api = Api.objects.filter(identifier=identifier).first()
+    if api is None:
+        raise LookupError(f"No API with identifier {identifier!r}.")
+    return api
+
+
+def delete_client(client: Client) -> None:
+    """Deleting a client takes effect on the next request everywhere (signals drop the cached
+    snapshot); its grants go with it."""
+    client.delete()
+
+
+def rotate_secret(client: Client) -> str:
+    """A new secret replaces the old one at once (the next request sees it, via signals)."""
+    if not _needs_secret(client.token_endpoint_auth_method):
+        raise ValidationError(
+            f"Client {client.client_id} uses {client.token_endpoint_auth_method} and has no secret."
+        )
+    secret = _new_secret(client.token_endpoint_auth_method)
+    _store_secret(client, secret)
+    client.save(update_fields=["secret_digest", "secret_sealed", "updated_at"])
+    return secret
+
+
+def validate_jwks(jwks: Any) -> None:
+    """A client's JWK Set must hold public keys only, each usable for some algorithm."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise ValidationError("A JWK Set is an object with a non-empty 'keys' list.")
+    for jwk in jwks["keys"]:
+        try:
+            jose.public_key_from_jwk(jwk)
+        except jose.JoseError as exc:
+            raise ValidationError(f"Invalid JWK in set: {exc}") from exc
+
+
+def validate_scope_name(name: str) -> None:
+    """RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )."""
+    if not name or any(not (0x21 <= ord(c) <= 0x7E) or c in '"\\' for c in name):
+        raise ValidationError(f"Invalid scope name {name!r} (RFC 6749 §3.3).")
+
+
+def create_api(
+    *,
+    identifier: str,
+    name: str,
+    scopes: Iterable[str] = (),
+    token_lifetime: int | None = None,
+    allow_offline_access: bool = False,
+    signing_alg: str | None = None,
+) -> Api:
+    scopes = list(dict.fromkeys(scopes))
+    for scope in scopes:
+        validate_scope_name(scope)
+    with transaction.atomic():
+        api = Api(identifier=identifier, name=name, allow_offline_access=allow_offline_access)
+        if token_lifetime is not None:
+            api.access_token_lifetime = token_lifetime
+        if signing_alg:
+            api.signing_alg = signing_alg
+        api.full_clean()
+        api.save()
+        for scope in scopes:
+            ApiScope.objects.create(api=api, name=scope)
+    return api
+
+
+def grant(client: Client, api: Api, scopes: Iterable[str] | None = None) -> ClientGrant:
+    """Allow ``client`` these scopes of ``api`` for client_credentials (all when None)."""
+    known = set(api.scopes.values_list("name", flat=True))
+    wanted = list(dict.fromkeys(scopes)) if scopes is not None else sorted(known)
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise ValidationError(f"API {api.identifier} has no scope(s): {', '.join(unknown)}.")
+    row, _ = ClientGrant.objects.update_or_create(
+        client=client, api=api, defaults={"scopes": wanted}
+    )
+    return row

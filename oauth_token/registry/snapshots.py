@@ -1,0 +1,190 @@
+"""Cached, immutable snapshots of what every token request reads: clients, APIs, grants.
+
+These change rarely and are read on every request, so they live in the shared cache and are
+invalidated by model signals (``signals.py``) the moment a row changes, in every process that
+shares the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from oauth_token.core import cache
+from oauth_token.models import Api, Client, ClientGrant
+
+_MISSING = "__missing__"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    pk: int
+    client_id: str
+    name: str
+    client_type: str
+    auth_method: str
+    secret_digest: str
+    secret_sealed: str
+    grant_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    jwks: dict[str, Any] | None
+    jwks_uri: str
+    first_party: bool
+    can_introspect: bool
+    require_dpop: bool
+    require_par: bool
+    is_active: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == "public"
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+@dataclass(frozen=True)
+class ApiInfo:
+    pk: int
+    identifier: str
+    name: str
+    scopes: tuple[str, ...]
+    scope_descriptions: dict[str, str]
+    access_token_lifetime: int
+    signing_alg: str
+    allow_offline_access: bool
+
+
+def _plausible(value: object, max_length: int) -> bool:
+    """Ids come from clients (Basic header, assertion ``iss``, JSON bodies): ones that no row can
+    hold (NUL, control characters, lone surrogates) are unknown without asking the database,
+    which would refuse them with an error rather than an empty result."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
+
+
+def client_cache_key(client_id: str) -> str:
+    return cache.key("client", client_id)
+
+
+def api_cache_key(identifier: str) -> str:
+    return cache.key("api", identifier)
+
+
+def grant_cache_key(client_id: str, identifier: str) -> str:
+    return cache.key("grant", client_id, identifier)
+
+
+def client_snapshot(client: Any) -> ClientInfo:
+    return ClientInfo(
+        pk=client.pk,
+        client_id=client.client_id,
+        name=client.name,
+        client_type=client.client_type,
+        auth_method=client.token_endpoint_auth_method,
+        secret_digest=client.secret_digest,
+        secret_sealed=client.secret_sealed,
+        grant_types=tuple(client.grant_types or ()),
+        redirect_uris=tuple(client.redirect_uris or ()),
+        jwks=client.jwks,
+        jwks_uri=client.jwks_uri,
+        first_party=client.first_party,
+        can_introspect=client.can_introspect,
+        require_dpop=client.require_dpop,
+        require_par=client.require_par,
+        is_active=client.is_active,
+        extra=_client_extra(client),
+    )
+
+
+def _client_extra(client: Any) -> dict[str, Any]:
+    """Fields later features add to Client, copied without changing this dataclass."""
+    names = ("exchange_audiences", "trusted_issuers", "dpop_bound_refresh")
+    return {n: getattr(client, n) for n in names if hasattr(client, n)}
+
+
+def get_client(client_id: str) -> ClientInfo | None:
+    """The active client with this id, or None; unknown ids are cached too (briefly)."""
+    if not _plausible(client_id, 64):
+        return None
+    result: ClientInfo | None = cache.memoized(
+        ("client", client_id), lambda: _load_client(client_id)
+    )
+    return result
+
+
+def _load_client(client_id: str) -> ClientInfo | None:
+    key = client_cache_key(client_id)
+    hit = cache.get(key)
+    if hit == _MISSING:
+        return None
+    if isinstance(hit, ClientInfo):
+        return hit
+    row = Client.objects.filter(client_id=client_id, is_active=True).first()
+    if row is None:
+        cache.set(key, _MISSING, 60)
+        return None
+    info = client_snapshot(row)
+    cache.set(key, info)
+    return info
+
+
+def get_api(identifier: str) -> ApiInfo | None:
+    if not _plausible(identifier, 255):
+        return None
+    result: ApiInfo | None = cache.memoized(("api", identifier), lambda: _load_api(identifier))
+    return result
+
+
+def _load_api(identifier: str) -> ApiInfo | None:
+    key = api_cache_key(identifier)
+    hit = cache.get(key)
+    if hit == _MISSING:
+        return None
+    if isinstance(hit, ApiInfo):
+        return hit
+    row = Api.objects.filter(identifier=identifier).first()
+    if row is None:
+        cache.set(key, _MISSING, 60)
+        return None
+    scopes = list(row.scopes.values_list("name", "description"))
+    info = ApiInfo(
+        pk=row.pk,
+        identifier=row.identifier,
+        name=row.name,
+        scopes=tuple(name for name, _ in scopes),
+        scope_descriptions=dict(scopes),
+        access_token_lifetime=row.access_token_lifetime,
+        signing_alg=row.signing_alg,
+        allow_offline_access=row.allow_offline_access,
+    )
+    cache.set(key, info)
+    return info
+
+
+def get_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
+    """Scopes a client may request for an API via client_credentials; None if no grant."""
+    result: frozenset[str] | None = cache.memoized(
+        ("grant", client_id, identifier), lambda: _load_granted_scopes(client_id, identifier)
+    )
+    return result
+
+
+def _load_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
+    key = grant_cache_key(client_id, identifier)
+    hit = cache.get(key)
+    if hit == _MISSING:
+        return None
+    if isinstance(hit, frozenset):
+        return hit
+    row = (
+        ClientGrant.objects.filter(client__client_id=client_id, api__identifier=identifier)
+        .values_list("scopes", flat=True)
+        .first()
+    )
+    if row is None:
+        cache.set(key, _MISSING)
+        return None
+    scopes = frozenset(row or ())
+    cache.set(key, scopes)
+    return scopes

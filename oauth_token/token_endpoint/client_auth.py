@@ -1,0 +1,278 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3, OIDC Core §9, RFC 7523 §3).
+
+One small class per method, a screen each, in the style of DRF's authentication classes. The
+request must carry credentials for exactly one method, and the client may use only the method
+it registered. Unknown clients, wrong secrets and wrong methods all produce the same
+``invalid_client`` so that errors cannot be used to enumerate clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import unquote_plus
+
+from oauth_token.conf import oauth_settings
+from oauth_token.core import endpoints, jose, outbound, replay, secrets
+from oauth_token.errors import InvalidClient, InvalidRequest
+from oauth_token.registry import snapshots
+from oauth_token.registry.keyring import encryption_keys
+from oauth_token.registry.snapshots import ClientInfo
+from oauth_token.token_endpoint.request import TokenRequest
+
+logger = logging.getLogger("oauth_token")
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+GENERIC_FAILURE = "Client authentication failed."
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    client: ClientInfo
+    method: str
+
+
+class ClientAuthMethod:
+    name: ClassVar[str]
+    # The token_endpoint_auth_method values (RFC 7591 §2) this class implements.
+    handles: ClassVar[tuple[str, ...]]
+    challenge: ClassVar[str] = "Basic"
+
+    def presented(self, req: TokenRequest) -> bool:
+        raise NotImplementedError
+
+    def authenticate(self, req: TokenRequest) -> ClientInfo:
+        raise NotImplementedError
+
+    def fail(self, reason: str, description: str = GENERIC_FAILURE) -> InvalidClient:
+        logger.info("client authentication failed (%s): %s", self.name, reason)
+        return InvalidClient(description, scheme=self.challenge)
+
+    def registered_client(self, client_id: str | None, *methods: str) -> ClientInfo:
+        client = snapshots.get_client(client_id) if client_id else None
+        if client is None:
+            raise self.fail("unknown client")
+        if client.auth_method not in (methods or (self.name,)):
+            raise self.fail(f"client registered for {client.auth_method}")
+        return client
+
+
+class ClientSecretBasic(ClientAuthMethod):
+    """RFC 6749 §2.3.1: id and secret form-urlencoded, then base64, in the Basic header."""
+
+    name = "client_secret_basic"
+    handles = ("client_secret_basic",)
+
+    def presented(self, req: TokenRequest) -> bool:
+        return (req.authorization or "")[:6].lower() == "basic "
+
+    def authenticate(self, req: TokenRequest) -> ClientInfo:
+        client_id, secret = self._credentials(req.authorization or "")
+        body_id = req.get("client_id")
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("client_id in the body does not match the Authorization header.")
+        client = self.registered_client(client_id)
+        if not secrets.matches(secret, client.secret_digest):
+            raise self.fail("wrong secret")
+        return client
+
+    def _credentials(self, header: str) -> tuple[str, str]:
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            raw_id, raw_secret = decoded.split(":", 1)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise self.fail("malformed Basic header") from exc
+        client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if not client_id or not secret:
+            raise self.fail("empty Basic credentials")
+        return client_id, secret
+
+
+class ClientSecretPost(ClientAuthMethod):
+    """RFC 6749 §2.3.1: ``client_id`` and ``client_secret`` in the body."""
+
+    name = "client_secret_post"
+    handles = ("client_secret_post",)
+    challenge = "Bearer"
+
+    def presented(self, req: TokenRequest) -> bool:
+        return req.get("client_secret") is not None
+
+    def authenticate(self, req: TokenRequest) -> ClientInfo:
+        client = self.registered_client(req.get("client_id"))
+        if not secrets.matches(req.require("client_secret"), client.secret_digest):
+            raise self.fail("wrong secret")
+        return client
+
+
+class ClientAssertion(ClientAuthMethod):
+    """RFC 7523 §3 / OIDC Core §9: ``client_secret_jwt`` (HMAC with the client secret) and
+    ``private_key_jwt`` (the client's registered public keys)."""
+
+    name = "client_assertion"
+    handles = ("client_secret_jwt", "private_key_jwt")
+    challenge = "Bearer"
+
+    def presented(self, req: TokenRequest) -> bool:
+        return (
+            req.get("client_assertion") is not None or req.get("client_assertion_type") is not None
+        )
+
+    def authenticate(self, req: TokenRequest) -> ClientInfo:
+        if req.get("client_assertion_type") != ASSERTION_TYPE:
+            raise InvalidRequest(f"client_assertion_type must be {ASSERTION_TYPE}.")
+        assertion = req.require("client_assertion")
+        try:
+            header = jose.unverified_header(assertion)
+            unverified = jose.unverified_claims(assertion)
+        except jose.JoseError as exc:
+            raise self.fail("unparseable assertion", "The client assertion is malformed.") from exc
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in oauth_settings.CLIENT_ASSERTION_ALGORITHMS:
+            raise self.fail("alg not allowed", "The client assertion algorithm is not allowed.")
+        client_id = unverified.get("iss") if isinstance(unverified.get("iss"), str) else None
+        if req.get("client_id") is not None and req.get("client_id") != client_id:
+            raise InvalidRequest("client_id does not match the client assertion's issuer.")
+        client = self.registered_client(client_id, "client_secret_jwt", "private_key_jwt")
+        claims = self._verify(assertion, alg, header, client)
+        self._check_claims(claims, client)
+        return client
+
+    def _key(self, alg: str, header: dict[str, Any], client: ClientInfo) -> Any:
+        if client.auth_method == "client_secret_jwt":
+            if alg not in jose.HMAC_ALGORITHMS:
+                raise self.fail(
+                    "asymmetric alg for client_secret_jwt",
+                    "The client assertion algorithm is not allowed.",
+                )
+            try:
+                secret = jose.unseal(
+                    client.secret_sealed, encryption_keys(), aad=client.client_id.encode()
+                )
+            except jose.JoseError as exc:
+                raise self.fail("client secret cannot be unsealed") from exc
+            if len(secret) * 8 < int(alg[2:]):
+                # RFC 7518 §3.2: the key MUST be at least as long as the hash output.
+                raise self.fail(
+                    "secret too short for alg", "The client assertion algorithm is not allowed."
+                )
+            return secret
+        if alg not in jose.ASYMMETRIC_ALGORITHMS:
+            raise self.fail(
+                "HMAC alg for private_key_jwt", "The client assertion algorithm is not allowed."
+            )
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        jwk = self._select_jwk(client, alg, kid)
+        try:
+            return jose.public_key_from_jwk(jwk)
+        except jose.JoseError as exc:
+            raise self.fail("registered key unusable") from exc
+
+    def _select_jwk(self, client: ClientInfo, alg: str, kid: str | None) -> dict[str, Any]:
+        try:
+            jwks = client.jwks or outbound.fetch(client.jwks_uri, want_kid=kid)
+        except jose.JoseError as exc:
+            raise self.fail("jwks_uri unavailable", str(exc)) from exc
+        candidates = [
+            k
+            for k in jwks.get("keys", [])
+            if isinstance(k, dict)
+            and alg in jose.algorithms_for_jwk(k)
+            and (kid is None or k.get("kid") == kid)
+            and k.get("use", "sig") == "sig"
+        ]
+        if len(candidates) != 1:
+            raise self.fail(
+                "no unique matching key", "No registered key matches the client assertion."
+            )
+        return candidates[0]
+
+    def _verify(
+        self, assertion: str, alg: str, header: dict[str, Any], client: ClientInfo
+    ) -> dict[str, Any]:
+        key = self._key(alg, header, client)
+        try:
+            return jose.verify(
+                assertion,
+                key,
+                [alg],
+                audience=sorted(endpoints.issuer_aliases()),
+                issuer=client.client_id,
+                leeway=int(oauth_settings.CLOCK_SKEW),
+                require=("exp", "iss", "sub", "aud", "jti"),
+            )
+        except jose.JoseError as exc:
+            raise self.fail(
+                "assertion rejected", f"The client assertion is invalid: {exc}"
+            ) from exc
+
+    def _check_claims(self, claims: dict[str, Any], client: ClientInfo) -> None:
+        now = int(time.time())
+        skew = int(oauth_settings.CLOCK_SKEW)
+        if claims.get("sub") != client.client_id:
+            raise self.fail("sub mismatch", "The client assertion's sub must be the client_id.")
+        exp = claims["exp"]
+        if (
+            not isinstance(exp, int | float)
+            or exp - now > int(oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME) + skew
+        ):
+            raise self.fail(
+                "lifetime too long", "The client assertion expires too far in the future."
+            )
+        iat = claims.get("iat")
+        if iat is not None and (not isinstance(iat, int | float) or iat > now + skew):
+            raise self.fail("iat in the future", "The client assertion was issued in the future.")
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            raise self.fail("bad jti", "The client assertion's jti is invalid.")
+        if not replay.first_use(
+            "client_assertion", f"{client.client_id}\x00{jti}", int(exp) - now + skew
+        ):
+            raise self.fail("jti replayed", "The client assertion has already been used.")
+
+
+class NoneAuth(ClientAuthMethod):
+    """Public clients (RFC 6749 §2.1) only identify themselves; grants then demand PKCE or
+    sender-constrained tokens."""
+
+    name = "none"
+    handles = ("none",)
+    challenge = "Bearer"
+
+    def presented(self, req: TokenRequest) -> bool:
+        return False
+
+    def authenticate(self, req: TokenRequest) -> ClientInfo:
+        client_id = req.get("client_id")
+        if client_id is None:
+            raise InvalidClient("Client authentication is required.", scheme="Basic")
+        client = snapshots.get_client(client_id)
+        if client is None or client.auth_method != "none":
+            raise self.fail("no credentials for a non-public client")
+        return client
+
+
+METHODS: tuple[ClientAuthMethod, ...] = (ClientSecretBasic(), ClientSecretPost(), ClientAssertion())
+_NONE = NoneAuth()
+
+
+def method_names() -> tuple[str, ...]:
+    """Every authentication method implemented here, in discovery's order (one list, derived
+    from the classes, for discovery and for the check that models and classes agree)."""
+    return tuple(name for method in (*METHODS, _NONE) for name in method.handles)
+
+
+def authenticate_client(req: TokenRequest) -> AuthenticatedClient:
+    """Exactly one set of credentials, or none for a public client (RFC 6749 §2.3)."""
+    presented = [m for m in METHODS if m.presented(req)]
+    if len(presented) > 1:
+        raise InvalidRequest("Use exactly one client authentication method.")
+    method = presented[0] if presented else _NONE
+    client = method.authenticate(req)
+    if not client.is_active:
+        raise method.fail("inactive client")
+    return AuthenticatedClient(client, client.auth_method)

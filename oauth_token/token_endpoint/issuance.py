@@ -1,0 +1,142 @@
+"""Turns a validated grant into signed tokens (RFC 9068 access tokens; ID and refresh tokens
+where the grant allows them). The only place the token endpoint signs anything.
+
+Issuance runs once per request, after the grant: it mints the access token, adds an ID token
+and a refresh token when they are due, records what it issued where a later revocation needs
+it, and returns all of it in one :class:`IssuedTokens`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from oauth_token.authorize import codes
+from oauth_token.conf import oauth_settings
+from oauth_token.core import endpoints, secrets
+from oauth_token.models import RefreshTokenFamily
+from oauth_token.registry import keyring
+from oauth_token.token_endpoint.context import (
+    AccessToken,
+    GrantResult,
+    IssuedTokens,
+    TokenContext,
+)
+from oauth_token.tokens import id_tokens, refresh_tokens
+
+__all__ = ["AccessToken", "IssuedTokens", "issue", "mint_access_token"]
+
+
+def access_token_audience(result: GrantResult) -> str | list[str]:
+    """The API, plus /userinfo when ``openid`` was granted to a user (as Auth0 does)."""
+    audiences: list[str] = []
+    if result.api is not None:
+        audiences.append(result.api.identifier)
+    if result.user is not None and result.has_scope("openid"):
+        userinfo = endpoints.url_or_none("userinfo")
+        if userinfo:
+            audiences.append(userinfo)
+    if not audiences:
+        return endpoints.issuer()
+    return audiences[0] if len(audiences) == 1 else audiences
+
+
+def mint_access_token(
+    result: GrantResult, context: TokenContext, now: int | None = None
+) -> AccessToken:
+    now = int(time.time()) if now is None else now
+    lifetime = (
+        result.api.access_token_lifetime
+        if result.api
+        else int(oauth_settings.ACCESS_TOKEN_LIFETIME)
+    )
+    jti = secrets.new_identifier(16)
+    claims: dict[str, Any] = {
+        "iss": endpoints.issuer(),
+        "sub": result.subject,
+        "aud": access_token_audience(result),
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": jti,
+        "client_id": context.client.client_id,
+        "azp": context.client.client_id,
+        "scope": " ".join(result.scopes),
+    }
+    if result.auth_time is not None:
+        claims["auth_time"] = result.auth_time
+    if context.dpop_jkt:
+        claims["cnf"] = {"jkt": context.dpop_jkt}
+    claims.update(result.extra_claims)
+    alg = result.api.signing_alg if result.api else oauth_settings.DEFAULT_SIGNING_ALGORITHM
+    token = keyring.sign(claims, alg=alg, typ="at+jwt")
+    return AccessToken(token=token, jti=jti, claims=claims, expires_in=lifetime)
+
+
+def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
+    access = mint_access_token(result, context)
+    family, refresh_token = _refresh(result, context, access)
+    issued = IssuedTokens(
+        access_token=access,
+        token_type="DPoP" if context.dpop_jkt else "Bearer",
+        scope=result.scopes,
+        refresh_token=refresh_token,
+        refresh_family=family,
+        id_token=_id_token(result, context, access),
+        issued_token_type=result.issued_token_type,
+    )
+    if result.redeemed_code is not None:
+        codes.record_issued(result.redeemed_code, access.jti, access.expires_at, family)
+    return issued
+
+
+def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -> str | None:
+    """Only when ``openid`` was granted to a user (OIDC Core §3.1.3.3)."""
+    if result.user is None or not result.has_scope("openid"):
+        return None
+    return id_tokens.mint(
+        result.user,
+        client_id=context.client.client_id,
+        scopes=result.scopes,
+        access_token=access.token,
+        auth_time=result.auth_time,
+        nonce=result.nonce,
+    )
+
+
+def _refresh(
+    result: GrantResult, context: TokenContext, access: AccessToken
+) -> tuple[RefreshTokenFamily | None, str | None]:
+    """The family the grant continued, or a new one when the grant is eligible; the access
+    token is recorded against it so that revoking the family denylists it."""
+    continued = result.continued_family
+    if continued is not None:
+        refresh_tokens.record_access_token(continued.family, access.jti, access.expires_at)
+        return continued.family, continued.refresh_token
+    if not refresh_eligible(result, context):
+        return None, None
+    family, value = refresh_tokens.start_family(
+        client_pk=context.client.pk,
+        user=result.user,
+        subject=result.subject,
+        audience=result.api.identifier if result.api else "",
+        scopes=result.scopes,
+        extra_claims=result.extra_claims,
+        auth_time=result.auth_time,
+        grant_type=context.grant_type,
+        dpop_jkt=refresh_tokens.dpop_binding(context.client, context.dpop_jkt),
+    )
+    refresh_tokens.record_access_token(family, access.jti, access.expires_at)
+    return family, value
+
+
+def refresh_eligible(result: GrantResult, context: TokenContext) -> bool:
+    """A new family only when ``offline_access`` was granted (OIDC Core §11), the API allows
+    offline access (no API: an OpenID-only grant, allowed), the client may use the
+    refresh_token grant, and there is a user."""
+    if not result.has_scope(refresh_tokens.OFFLINE_ACCESS):
+        return False
+    if result.api is not None and not result.api.allow_offline_access:
+        return False
+    if not context.client.allows_grant(refresh_tokens.GRANT_TYPE):
+        return False
+    return result.user is not None

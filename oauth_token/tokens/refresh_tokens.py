@@ -1,0 +1,277 @@
+"""Refresh-token families: issuing, rotating, finding and revoking (RFC 6749 §6, §10.4;
+RFC 9700 §4.14; RFC 9449 §5).
+
+Values are opaque and 256 bits strong; only their SHA-256 digest is stored. The first token of
+a family is random. Each successor is *derived*: HMAC-SHA256, under a key derived from the
+key-encryption key, of its parent's value. That lets the reuse leeway (Auth0's "reuse
+interval") hand a racing client the very successor the first request received without the
+server ever storing that successor, in plaintext or sealed: recomputing it needs both the
+parent value the client presents and the server's key, and the result is checked against the
+successor's stored digest.
+
+Who calls what:
+- The refresh_token grant decides what a presented token leads to and calls
+  :func:`continue_family`, which creates the successor (or recovers it within the leeway).
+- Issuance calls :func:`start_family` for a new grant that is eligible, and
+  :func:`record_access_token` for every access token issued from a family.
+- :func:`revoke_family` revokes every refresh token of a family and denylists the access
+  tokens issued from it (reuse detection, code replay, /oauth/revoke, the admin).
+- :func:`find` and :func:`is_active` serve revocation and introspection.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from oauth_token.conf import oauth_settings
+from oauth_token.core import jose, secrets
+from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+from oauth_token.registry.keyring import encryption_keys
+from oauth_token.registry.snapshots import ClientInfo
+from oauth_token.tokens.revocation import revoke_access_tokens
+
+OFFLINE_ACCESS = "offline_access"
+GRANT_TYPE = "refresh_token"
+MAX_TOKEN_LENGTH = 512
+_SUCCESSOR_PURPOSE = b"refresh-token-successor"
+
+# What a presented refresh token leads to (decided by the refresh_token grant).
+ROTATE = "rotate"  # consume the presented token, issue its successor
+REPLAY = "replay"  # within the reuse leeway: return the successor already issued
+KEEP = "keep"  # rotation off: the presented token stays valid, none is returned
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _seconds(name: str) -> timedelta | None:
+    value = getattr(oauth_settings, name)
+    return timedelta(seconds=int(value)) if value else None
+
+
+def absolute_lifetime() -> timedelta | None:
+    return _seconds("REFRESH_TOKEN_ABSOLUTE_LIFETIME")
+
+
+def idle_lifetime() -> timedelta | None:
+    return _seconds("REFRESH_TOKEN_IDLE_LIFETIME")
+
+
+def reuse_leeway() -> timedelta:
+    return timedelta(seconds=int(oauth_settings.REFRESH_TOKEN_REUSE_LEEWAY or 0))
+
+
+def rotation_enabled() -> bool:
+    return bool(oauth_settings.REFRESH_TOKEN_ROTATION)
+
+
+def idle_expiry(family: RefreshTokenFamily, now: datetime) -> datetime | None:
+    """Inactivity deadline of a token used or issued at ``now``, never past the family's."""
+    idle = idle_lifetime()
+    if idle is None:
+        return family.expires_at
+    deadline = now + idle
+    return min(deadline, family.expires_at) if family.expires_at else deadline
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def successor_value(parent_value: str, family_id: int, kek: str | None = None) -> str:
+    """The successor of ``parent_value``: HMAC-SHA256 under a purpose-bound key (RFC 6749
+    §10.10: unguessable without the server's key, 256 bits like a random value)."""
+    key = jose.derive_key(kek or encryption_keys()[0], _SUCCESSOR_PURPOSE)
+    message = f"{family_id}\x00{parent_value}".encode("utf-8", "surrogatepass")
+    return jose.b64url(hmac.new(key, message, "sha256").digest())
+
+
+def recover_successor(parent: RefreshToken, parent_value: str) -> str | None:
+    """The value of ``parent``'s successor, recomputed and checked against its digest (with
+    older key-encryption keys too, so a KEK rotation does not break the leeway)."""
+    successor = RefreshToken.objects.filter(parent=parent).first()
+    if successor is None:
+        return None
+    for kek in encryption_keys():
+        value = successor_value(parent_value, parent.family_id, kek)
+        if secrets.matches(value, successor.token_digest):
+            return value
+    return None
+
+
+def find(value: Any) -> RefreshToken | None:
+    """The row of a presented refresh token (with its family), or None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
+        return None
+    return (
+        RefreshToken.objects.select_related("family", "family__client", "family__user")
+        .filter(token_digest=secrets.digest(value))
+        .first()
+    )
+
+
+def is_active(token: RefreshToken, now: datetime | None = None) -> bool:
+    """Whether ``token`` would be accepted by the refresh_token grant (RFC 7662 ``active``)."""
+    now = now or timezone.now()
+    family = token.family
+    user = family.user
+    return not (
+        family.is_revoked()
+        or family.is_expired(now)
+        or token.used_at is not None
+        or token.is_idle_expired(now)
+        or (user is not None and not user.is_active)
+        or not family.client.is_active
+    )
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+def dpop_binding(client: ClientInfo, dpop_jkt: str | None) -> str | None:
+    """RFC 9449 §5: a public client's refresh tokens are bound to the key of its DPoP proof;
+    a confidential client's only when OAUTH_TOKEN['DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS']
+    says so, since it authenticates anyway."""
+    if not dpop_jkt:
+        return None
+    if client.is_public or oauth_settings.DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS:
+        return dpop_jkt
+    return None
+
+
+def start_family(
+    *,
+    client_pk: int,
+    user: Any,
+    subject: str,
+    audience: str,
+    scopes: tuple[str, ...],
+    extra_claims: dict[str, Any],
+    auth_time: int | None,
+    grant_type: str,
+    dpop_jkt: str | None,
+) -> tuple[RefreshTokenFamily, str]:
+    """A new family and its first refresh token (random, 256 bits); returns both."""
+    now = timezone.now()
+    lifetime = absolute_lifetime()
+    family = RefreshTokenFamily.objects.create(
+        client_id=client_pk,
+        user=user,
+        subject=subject,
+        audience=audience,
+        scopes=list(scopes),
+        extra_claims=dict(extra_claims),
+        auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time is not None else None,
+        grant_type=grant_type,
+        dpop_jkt=dpop_jkt,
+        created_at=now,
+        expires_at=now + lifetime if lifetime else None,
+    )
+    return family, _new_token(family, parent=None, value=secrets.new_secret(32))
+
+
+def _new_token(family: RefreshTokenFamily, parent: RefreshToken | None, value: str) -> str:
+    now = timezone.now()
+    RefreshToken.objects.create(
+        family=family,
+        parent=parent,
+        token_digest=secrets.digest(value),
+        created_at=now,
+        idle_expires_at=idle_expiry(family, now),
+    )
+    return value
+
+
+def continue_family(
+    family: RefreshTokenFamily, parent: RefreshToken, presented: str, action: str
+) -> str | None:
+    """The refresh token to return for ``presented`` once the grant decided ``action``: its
+    new successor (ROTATE), the successor issued moments ago (REPLAY), or none (KEEP)."""
+    if action == KEEP:
+        return None
+    if action == REPLAY:
+        value = recover_successor(parent, presented)
+        if value is None:
+            raise RuntimeError("A refresh-token replay was accepted without a successor.")
+        return value
+    return _new_token(family, parent=parent, value=successor_value(presented, family.pk))
+
+
+def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:
+    """Remember an access token issued from ``family`` until it expires."""
+    RefreshFamilyAccessToken.objects.create(
+        family=family, jti=jti, expires_at=datetime.fromtimestamp(expires_at, tz=UTC)
+    )
+
+
+# --- revoking -------------------------------------------------------------------------------
+
+
+def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
+    """Revoke every refresh token of ``family`` and denylist the access tokens issued from it
+    (RFC 9700 §4.14.2, RFC 7009 §2.1). Idempotent; returns how many access tokens it listed.
+
+    Locks the family row first: a rotation in flight (which holds that lock) finishes and its
+    access token is listed here, or it waits and then finds the family revoked."""
+    with transaction.atomic():
+        now = timezone.now()
+        locked = RefreshTokenFamily.objects.select_for_update().filter(pk=family.pk).first()
+        if locked is None:
+            return 0
+        if locked.revoked_at is None:
+            locked.revoked_at, locked.revoked_reason = now, reason[:64]
+            locked.save(update_fields=["revoked_at", "revoked_reason"])
+        pairs = list(
+            RefreshFamilyAccessToken.objects.filter(family=locked, expires_at__gt=now).values_list(
+                "jti", "expires_at"
+            )
+        )
+        client_id = locked.client.client_id
+        listed = revoke_access_tokens(pairs, client_id=client_id, reason=f"refresh:{reason}")
+    family.revoked_at, family.revoked_reason = locked.revoked_at, locked.revoked_reason
+    return listed
+
+
+def revoke_families(reason: str, **filters: Any) -> int:
+    """Revoke every live family matching ``filters`` (e.g. ``user=`` or ``client=``)."""
+    families = RefreshTokenFamily.objects.filter(revoked_at__isnull=True, **filters)
+    return sum(revoke_family(f, reason) for f in families.order_by("pk"))
+
+
+# --- cleanup --------------------------------------------------------------------------------
+
+
+def dead_families(now: datetime | None = None) -> Any:
+    """Families that can issue nothing more and have no unexpired access token left to
+    revoke: revoked, past their absolute expiry, or with no live refresh token."""
+    now = now or timezone.now()
+    live_token = RefreshToken.objects.filter(family=OuterRef("pk"), used_at__isnull=True).filter(
+        Q(idle_expires_at__isnull=True) | Q(idle_expires_at__gt=now)
+    )
+    live_access = RefreshFamilyAccessToken.objects.filter(family=OuterRef("pk"), expires_at__gt=now)
+    return (
+        RefreshTokenFamily.objects.filter(
+            Q(revoked_at__isnull=False) | Q(expires_at__lte=now) | ~Exists(live_token)
+        )
+        .filter(~Exists(live_access))
+        .order_by("pk")
+    )
+
+
+# --- deletions ------------------------------------------------------------------------------
+
+
+def revoke_for_deleted_client(instance: Any, **kwargs: Any) -> None:
+    """``pre_delete`` of a client deletes its families; revoke them first so the access tokens
+    they issued are denylisted rather than forgotten (RFC 7009 §2.1)."""
+    revoke_families("client deleted", client=instance)
+
+
+def revoke_for_deleted_user(instance: Any, **kwargs: Any) -> None:
+    """``pre_delete`` of a user: the same, for the user's families."""
+    revoke_families("user deleted", user=instance)
