@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from oauth_token.conf import DEFAULTS, oauth_settings
 from oauth_token.core.jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
+from oauth_token.grants.base import BaseGrant
 from oauth_token.models import Api, SigningKey
 
 
@@ -125,13 +126,7 @@ def _settings_errors() -> list[Any]:
                 id="oauth_token.E050",
             )
         )
-    for grant_type, path in oauth_settings.grant_types.items():
-        try:
-            import_string(path)
-        except ImportError:
-            errors.append(
-                Error(f"Grant {grant_type!r}: cannot import {path}.", id="oauth_token.E008")
-            )
+    errors += _grant_type_errors()
     try:
         import_string(
             oauth_settings.user_settings.get("CLAIMS_FUNCTION", DEFAULTS["CLAIMS_FUNCTION"])
@@ -226,6 +221,37 @@ def _key_errors() -> list[Any]:
         )
         for alg in sorted(needed - have)
     ]
+
+
+def _grant_type_errors() -> list[Any]:
+    """GRANT_TYPES maps each ``grant_type`` to the dotted path of a BaseGrant subclass that
+    declares that same ``grant_type``: a mismatch would advertise one grant and run another."""
+    errors: list[Any] = []
+    for grant_type, path in oauth_settings.grant_types.items():
+        try:
+            cls = import_string(path)
+        except ImportError:
+            errors.append(
+                Error(f"Grant {grant_type!r}: cannot import {path}.", id="oauth_token.E008")
+            )
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseGrant)):
+            errors.append(
+                Error(
+                    f"Grant {grant_type!r}: {path} is not a BaseGrant subclass.",
+                    id="oauth_token.E011",
+                )
+            )
+        elif getattr(cls, "grant_type", None) != grant_type:
+            errors.append(
+                Error(
+                    f"Grant {grant_type!r}: {path} declares grant_type "
+                    f"{getattr(cls, 'grant_type', None)!r}.",
+                    hint="Key GRANT_TYPES by each class's grant_type.",
+                    id="oauth_token.E012",
+                )
+            )
+    return errors
 
 
 def _hook_errors() -> list[Any]:

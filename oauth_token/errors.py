@@ -111,11 +111,6 @@ class ConsentRequired(OAuthError):
     default_description = "The user must consent."
 
 
-class InteractionRequired(OAuthError):
-    error = "interaction_required"
-    default_description = "The user must interact with the authorization server."
-
-
 class RequestNotSupported(OAuthError):
     """OIDC Core §6: request objects (``request``) are not supported."""
 

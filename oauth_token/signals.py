@@ -1,4 +1,4 @@
-"""Public signals (DESIGN.md, "Extension points and events").
+"""Public signals: the events of the public contract.
 
 Each is sent after the transaction that caused it commits, so a receiver never sees an event
 that was rolled back. Payloads never carry a secret or a token value: a token is named by its

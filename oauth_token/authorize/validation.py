@@ -20,17 +20,15 @@ from oauth_token.authorize import par, pkce
 from oauth_token.conf import oauth_settings
 from oauth_token.errors import (
     InvalidRequest,
-    InvalidScope,
-    InvalidTarget,
     OAuthError,
     RequestNotSupported,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
+from oauth_token.registry.policies import grantable_scopes, resolve_api
 from oauth_token.registry.provisioning import UNSAFE_SCHEMES
-from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_api, get_client
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_client
 
-OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 # RFC 7638 SHA-256 thumbprint, base64url without padding (RFC 9449 §10).
@@ -157,8 +155,8 @@ def validate(
         raise UnsupportedResponseType("Only response_type=code is supported.")
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("The client may not use the authorization code flow.")
-    api = resolve_api(params.get("audience"))
-    scopes = grantable_scopes(params.get("scope"), client, api)
+    api = resolve_api(params.get("audience"), required=False)
+    scopes = grantable_scopes((params.get("scope") or "").split(), client, api)
     prompt = parse_prompt(params.get("prompt"))
     max_age = parse_max_age(params.get("max_age"))
     challenge, method = pkce.check_challenge(
@@ -212,34 +210,6 @@ def pushed_params(
         return par.resolve(request, client_id, request_uri), [], request_uri
     except OAuthError as exc:
         raise UnsafeRedirect(exc.error, exc.description) from exc
-
-
-def resolve_api(audience: str | None) -> ApiInfo | None:
-    """Auth0's ``audience`` names the API (RFC 8707 ``invalid_target`` when unknown); without
-    one, the default audience, or none at all (an OpenID Connect-only login)."""
-    identifier = audience or oauth_settings.DEFAULT_AUDIENCE
-    if not identifier:
-        return None
-    api = get_api(identifier)
-    if api is None:
-        raise InvalidTarget("The requested audience is not a known API.")
-    return api
-
-
-def grantable_scopes(raw: str | None, client: ClientInfo, api: ApiInfo | None) -> tuple[str, ...]:
-    """Requested scopes this server understands (OIDC Core §5.4: others are ignored), in the
-    order requested. ``offline_access`` stays only when a refresh token can follow from it:
-    the API allows offline access and the client may use the refresh_token grant."""
-    requested = tuple(dict.fromkeys((raw or "").split()))
-    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
-    scopes = [s for s in requested if s in known]
-    if "offline_access" in scopes and not (
-        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
-    ):
-        scopes.remove("offline_access")
-    if api is None and "openid" not in scopes:
-        raise InvalidScope("Request the openid scope or name an API with audience.")
-    return tuple(scopes)
 
 
 def parse_prompt(raw: str | None) -> frozenset[str]:

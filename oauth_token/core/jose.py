@@ -56,14 +56,6 @@ def sha256_b64url(data: str | bytes) -> str:
     return b64url(hashlib.sha256(raw).digest())
 
 
-def sha256_hex(data: str | bytes) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()
-
-
-# --- signing keys -------------------------------------------------------------------------
-
-
 def generate_private_key(alg: str) -> Any:
     """A fresh private key for one of SIGNING_KEY_ALGORITHMS (RSA 2048 is RFC 7518's minimum)."""
     if alg in ("RS256", "PS256"):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hmac
-
 from django.utils import timezone
 
 from oauth_token.authorize import codes, pkce
@@ -9,6 +7,7 @@ from oauth_token.errors import InvalidGrant, InvalidRequest, OAuthError
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import AuthorizationCode
 from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint import dpop
 from oauth_token.token_endpoint.context import GrantResult, TokenContext
 from oauth_token.tokens import claims
 
@@ -94,9 +93,7 @@ class AuthorizationCodeGrant(BaseGrant):
         """RFC 9449 §10: a code requested with ``dpop_jkt`` is redeemed only with a proof by
         that key (``context.dpop_jkt`` is the thumbprint of the request's validated proof), so
         a stolen code is useless without the client's private key."""
-        if not row.dpop_jkt:
-            return
-        if not context.dpop_jkt or not hmac.compare_digest(row.dpop_jkt, context.dpop_jkt):
+        if not dpop.proves_binding(row.dpop_jkt, context.dpop_jkt):
             raise InvalidGrant(
                 "The authorization code is bound to a DPoP key (dpop_jkt); "
                 "send a DPoP proof signed with it."

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from oauth_token.conf import oauth_settings
-from oauth_token.errors import InvalidScope, InvalidTarget
-from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.errors import InvalidScope
+from oauth_token.registry import policies
+from oauth_token.registry.snapshots import ApiInfo
 from oauth_token.token_endpoint.context import GrantResult, TokenContext
 
 
@@ -32,15 +32,7 @@ class BaseGrant:
     @staticmethod
     def resolve_api(audience: str | None, *, required: bool = True) -> ApiInfo | None:
         """The API named by ``audience`` (Auth0), or the configured default audience."""
-        identifier = audience or oauth_settings.DEFAULT_AUDIENCE
-        if not identifier:
-            if required:
-                raise InvalidTarget("No audience was requested and no default audience is set.")
-            return None
-        api = get_api(identifier)
-        if api is None:
-            raise InvalidTarget("The requested audience is not a known API.")
-        return api
+        return policies.resolve_api(audience, required=required)
 
     @staticmethod
     def narrow_scopes(

@@ -7,7 +7,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from oauth_token.authorize.device import GRANT_TYPE
-from oauth_token.authorize.validation import OIDC_SCOPES
 from oauth_token.core import secrets
 from oauth_token.errors import (
     AccessDenied,
@@ -19,6 +18,7 @@ from oauth_token.errors import (
 )
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import DeviceCode, DeviceCodeStatus
+from oauth_token.registry.policies import OIDC_SCOPES
 from oauth_token.registry.snapshots import ApiInfo, get_api
 from oauth_token.token_endpoint.context import GrantResult, TokenContext
 from oauth_token.tokens import claims

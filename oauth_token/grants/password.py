@@ -7,33 +7,15 @@ from typing import Any
 from django.contrib.auth import authenticate
 
 from oauth_token.core.lockout import PasswordThrottle
-from oauth_token.errors import InvalidGrant, InvalidScope
+from oauth_token.errors import InvalidGrant
 from oauth_token.grants.base import BaseGrant
-from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+from oauth_token.registry import policies
 from oauth_token.token_endpoint.context import GrantResult, TokenContext
 from oauth_token.tokens.claims import subject
 
 logger = logging.getLogger("oauth_token")
 
-OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 WRONG_CREDENTIALS = "Wrong email or password."
-
-
-def user_scopes(
-    requested: tuple[str, ...] | None, client: ClientInfo, api: ApiInfo | None
-) -> tuple[str, ...]:
-    """Scopes a user may be granted: the API's and OIDC's, in the order requested; others are
-    ignored (OIDC Core §5.4, as Auth0 does). ``offline_access`` stays only when a refresh token
-    can follow: the API allows offline access and the client may refresh."""
-    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
-    scopes = [s for s in requested or () if s in known]
-    if "offline_access" in scopes and not (
-        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
-    ):
-        scopes.remove("offline_access")
-    if not scopes and api is None:
-        raise InvalidScope("Request the openid scope or name an API with audience.")
-    return tuple(scopes)
 
 
 class PasswordGrant(BaseGrant):
@@ -53,7 +35,7 @@ class PasswordGrant(BaseGrant):
         username = request.require("username")
         password = request.require("password")
         api = self.resolve_api(request.get("audience"), required=False)
-        scopes = user_scopes(request.scopes(), context.client, api)
+        scopes = policies.grantable_scopes(request.scopes(), context.client, api)
         throttle = PasswordThrottle.for_request(request.http, username)
         throttle.begin()
         user = self._authenticate(request.http, username, password)

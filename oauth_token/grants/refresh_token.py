@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,6 +9,7 @@ from oauth_token.errors import InvalidGrant, InvalidScope
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import RefreshToken, RefreshTokenFamily
 from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.token_endpoint import dpop
 from oauth_token.token_endpoint.context import ContinuedFamily, GrantResult, TokenContext
 from oauth_token.tokens import refresh_tokens
 from oauth_token.tokens.refresh_tokens import KEEP, REPLAY, ROTATE
@@ -72,8 +72,8 @@ class RefreshTokenGrant(BaseGrant):
     @staticmethod
     def lock_family(token: RefreshToken) -> RefreshTokenFamily:
         """``SELECT … FOR UPDATE`` on the family: of concurrent uses of one token, the first
-        rotates and the others, once it commits, see the token as used (DESIGN: single-use
-        artefacts are consumed under a lock or a conditional UPDATE)."""
+        rotates and the others, once it commits, see the token as used (single-use artefacts
+        are consumed under a lock or a conditional UPDATE)."""
         family = (
             RefreshTokenFamily.objects.select_for_update(of=("self",))
             .select_related("client", "user")
@@ -129,9 +129,7 @@ class RefreshTokenGrant(BaseGrant):
     def check_dpop_binding(family: RefreshTokenFamily, context: TokenContext) -> None:
         """RFC 9449 §5: a family bound to a key is refreshed only with a proof by that key.
         ``context.dpop_jkt`` is the thumbprint of the request's validated proof, if any."""
-        if family.dpop_jkt is None:
-            return
-        if not context.dpop_jkt or not hmac.compare_digest(family.dpop_jkt, context.dpop_jkt):
+        if not dpop.proves_binding(family.dpop_jkt, context.dpop_jkt):
             raise InvalidGrant(
                 "The refresh token is bound to a DPoP key; send a DPoP proof signed with it."
             )

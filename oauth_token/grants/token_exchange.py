@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +8,9 @@ from oauth_token.conf import oauth_settings
 from oauth_token.core import jose
 from oauth_token.errors import InvalidGrant, InvalidRequest, InvalidTarget, InvalidToken
 from oauth_token.grants.base import BaseGrant
-from oauth_token.registry import exchange_policy, trusted_issuers
-from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_api
+from oauth_token.registry import exchange_policy, policies, trusted_issuers
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+from oauth_token.token_endpoint import dpop
 from oauth_token.token_endpoint.context import GrantResult, TokenContext
 from oauth_token.tokens import access_tokens, inspection
 from oauth_token.tokens.access_tokens import AccessTokenClaims, user_for_claims
@@ -109,7 +109,7 @@ class TokenExchangeGrant(BaseGrant):
         claims = found.handle
         cnf = claims.get("cnf")
         bound = cnf.get("jkt") if isinstance(cnf, dict) else None
-        if bound is not None and not (dpop_jkt and hmac.compare_digest(str(bound), dpop_jkt)):
+        if not dpop.proves_binding(str(bound) if bound is not None else None, dpop_jkt):
             raise InvalidRequest(
                 f"The {role}_token is DPoP-bound: send a DPoP proof made with its key."
             )
@@ -188,9 +188,8 @@ class TokenExchangeGrant(BaseGrant):
         rule = exchange_policy.rule_for(context.client, identifier)
         if rule is None:
             raise InvalidTarget("This client may not exchange tokens for the requested audience.")
-        api = get_api(identifier)
-        if api is None:
-            raise InvalidTarget("The requested audience is not a known API.")
+        api = policies.resolve_api(identifier, required=True)
+        assert api is not None  # required=True: an unknown or missing API raised
         return api, rule
 
     def _scopes(

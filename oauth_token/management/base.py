@@ -1,9 +1,9 @@
 """What every oauth_token command shares: ``--json``, one-line failures, no tracebacks.
 
-DESIGN.md's command-line contract: with ``--json`` a command prints exactly one JSON document
-on stdout and nothing else; a failure exits non-zero with a one-line message on stderr. Commands
-stay thin (like ``django.contrib.auth``'s): they parse arguments and call ``provisioning`` and
-``keyring``, which the admin and tests share.
+The command-line contract (README.md, "Command reference"): with ``--json`` a command prints
+exactly one JSON document on stdout and nothing else; a failure exits non-zero with a one-line
+message on stderr. Commands stay thin (like ``django.contrib.auth``'s): they parse arguments
+and call ``provisioning`` and ``keyring``, which the admin and tests share.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The JSON shapes the commands print (DESIGN.md's command-line contract). Never a secret
+"""The JSON shapes the commands print (README.md, "Command reference"). Never a secret
 digest, sealed value or private key: a client secret appears only where a command creates it."""
 
 from __future__ import annotations

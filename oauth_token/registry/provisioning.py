@@ -21,7 +21,7 @@ UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "
 
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 
-# The grant_type values of DESIGN.md; a client may be registered for these even before the
+# The documented grant_type values; a client may be registered for these even before the
 # deployment enables them, plus whatever a project adds to the grant registry.
 KNOWN_GRANT_TYPES = (
     "authorization_code",
@@ -60,7 +60,7 @@ def _store_secret(client: Client, secret: str) -> None:
 
 
 def known_grant_types() -> list[str]:
-    """DESIGN.md's grant types plus every one the deployment's grant registry names."""
+    """The documented grant types plus every one the deployment's grant registry names."""
     return list(dict.fromkeys([*KNOWN_GRANT_TYPES, *oauth_settings.grant_types]))
 
 
@@ -129,7 +129,7 @@ def create_client(
     require_par: bool = False,
     **extra: Any,
 ) -> CreatedClient:
-    """Defaults per DESIGN.md: authorization_code + refresh_token; confidential clients
+    """Documented defaults: authorization_code + refresh_token; confidential clients
     authenticate with client_secret_basic, public ones with none."""
     if auth_method is None:
         auth_method = (

@@ -1,19 +1,21 @@
 """Cached, immutable snapshots of what every token request reads: clients, APIs, grants.
 
 These change rarely and are read on every request, so they live in the shared cache and are
-invalidated by model signals (``signals.py``) the moment a row changes, in every process that
-shares the cache.
+invalidated by model signals (:mod:`oauth_token.registry.invalidation`) the moment a row
+changes, in every process that shares the cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from oauth_token.core import cache
 from oauth_token.models import Api, Client, ClientGrant
 
 _MISSING = "__missing__"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,26 @@ def client_snapshot(client: Any) -> ClientInfo:
 
 def _client_extra(client: Any) -> dict[str, Any]:
     """Fields later features add to Client, copied without changing this dataclass."""
-    names = ("exchange_audiences", "trusted_issuers", "dpop_bound_refresh")
+    names = ("exchange_audiences", "trusted_issuers")
     return {n: getattr(client, n) for n in names if hasattr(client, n)}
+
+
+def _through_shared_cache(
+    key: str, kind: type[T], load: Callable[[], T | None], miss_timeout: int | None = None
+) -> T | None:
+    """The snapshot at ``key`` in the shared cache, else ``load()`` from the database, cached
+    (a miss too, as a marker, so unknown ids do not reach the database on every request)."""
+    hit = cache.get(key)
+    if hit == _MISSING:
+        return None
+    if isinstance(hit, kind):
+        return hit
+    value = load()
+    if value is None:
+        cache.set(key, _MISSING, miss_timeout)
+    else:
+        cache.set(key, value)
+    return value
 
 
 def get_client(client_id: str) -> ClientInfo | None:
@@ -108,47 +128,37 @@ def get_client(client_id: str) -> ClientInfo | None:
     if not _plausible(client_id, 64):
         return None
     result: ClientInfo | None = cache.memoized(
-        ("client", client_id), lambda: _load_client(client_id)
+        ("client", client_id),
+        lambda: _through_shared_cache(
+            client_cache_key(client_id), ClientInfo, lambda: _client_row(client_id), 60
+        ),
     )
     return result
 
 
-def _load_client(client_id: str) -> ClientInfo | None:
-    key = client_cache_key(client_id)
-    hit = cache.get(key)
-    if hit == _MISSING:
-        return None
-    if isinstance(hit, ClientInfo):
-        return hit
+def _client_row(client_id: str) -> ClientInfo | None:
     row = Client.objects.filter(client_id=client_id, is_active=True).first()
-    if row is None:
-        cache.set(key, _MISSING, 60)
-        return None
-    info = client_snapshot(row)
-    cache.set(key, info)
-    return info
+    return client_snapshot(row) if row is not None else None
 
 
 def get_api(identifier: str) -> ApiInfo | None:
     if not _plausible(identifier, 255):
         return None
-    result: ApiInfo | None = cache.memoized(("api", identifier), lambda: _load_api(identifier))
+    result: ApiInfo | None = cache.memoized(
+        ("api", identifier),
+        lambda: _through_shared_cache(
+            api_cache_key(identifier), ApiInfo, lambda: _api_row(identifier), 60
+        ),
+    )
     return result
 
 
-def _load_api(identifier: str) -> ApiInfo | None:
-    key = api_cache_key(identifier)
-    hit = cache.get(key)
-    if hit == _MISSING:
-        return None
-    if isinstance(hit, ApiInfo):
-        return hit
+def _api_row(identifier: str) -> ApiInfo | None:
     row = Api.objects.filter(identifier=identifier).first()
     if row is None:
-        cache.set(key, _MISSING, 60)
         return None
     scopes = list(row.scopes.values_list("name", "description"))
-    info = ApiInfo(
+    return ApiInfo(
         pk=row.pk,
         identifier=row.identifier,
         name=row.name,
@@ -158,33 +168,25 @@ def _load_api(identifier: str) -> ApiInfo | None:
         signing_alg=row.signing_alg,
         allow_offline_access=row.allow_offline_access,
     )
-    cache.set(key, info)
-    return info
 
 
 def get_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
     """Scopes a client may request for an API via client_credentials; None if no grant."""
     result: frozenset[str] | None = cache.memoized(
-        ("grant", client_id, identifier), lambda: _load_granted_scopes(client_id, identifier)
+        ("grant", client_id, identifier),
+        lambda: _through_shared_cache(
+            grant_cache_key(client_id, identifier),
+            frozenset,
+            lambda: _grant_row(client_id, identifier),
+        ),
     )
     return result
 
 
-def _load_granted_scopes(client_id: str, identifier: str) -> frozenset[str] | None:
-    key = grant_cache_key(client_id, identifier)
-    hit = cache.get(key)
-    if hit == _MISSING:
-        return None
-    if isinstance(hit, frozenset):
-        return hit
+def _grant_row(client_id: str, identifier: str) -> frozenset[str] | None:
     row = (
         ClientGrant.objects.filter(client__client_id=client_id, api__identifier=identifier)
         .values_list("scopes", flat=True)
         .first()
     )
-    if row is None:
-        cache.set(key, _MISSING)
-        return None
-    scopes = frozenset(row or ())
-    cache.set(key, scopes)
-    return scopes
+    return None if row is None else frozenset(row or ())

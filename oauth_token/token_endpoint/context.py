@@ -1,4 +1,4 @@
-"""What flows, one way, between the token endpoint's stages (DESIGN.md, "Layout").
+"""What flows, one way, between the token endpoint's stages (README.md, "Layout").
 
 view → client authentication → DPoP → ``grant.validate(context)`` → ``issuance.issue`` → view.
 Each stage receives one of these frozen values and returns the next; no stage calls back into

@@ -75,6 +75,15 @@ def equal(a: str, b: str) -> bool:
     )
 
 
+def proves_binding(bound_jkt: str | None, proof_jkt: str | None) -> bool:
+    """Whether a request satisfies an artefact's key binding: an unbound code, refresh token
+    or access token accepts any request; a bound one only a validated proof by the same key
+    (RFC 9449 §5 refresh tokens, §6 access tokens, §10 ``dpop_jkt`` codes)."""
+    if not bound_jkt:
+        return True
+    return bool(proof_jkt) and equal(bound_jkt, str(proof_jkt))
+
+
 # --- htu normalisation (RFC 9449 §4.3 step 9, RFC 3986 §6.2.2-§6.2.3) ----------------------
 
 

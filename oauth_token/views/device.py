@@ -14,10 +14,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from rest_framework.request import Request
 
-from oauth_token.authorize import consent, device, login, validation
+from oauth_token.authorize import consent, device, login
 from oauth_token.conf import oauth_settings
 from oauth_token.errors import TooManyAttempts, UnauthorizedClient
 from oauth_token.models import DeviceCode
+from oauth_token.registry import policies
 from oauth_token.registry.snapshots import client_snapshot, get_api
 from oauth_token.token_endpoint.client_auth import authenticate_client
 from oauth_token.token_endpoint.request import parse_token_request
@@ -37,8 +38,8 @@ class DeviceAuthorizationView(OAuthAPIView):
         client = authenticate_client(params).client
         if not client.allows_grant(device.GRANT_TYPE):
             raise UnauthorizedClient("The client may not use the device authorization grant.")
-        api = validation.resolve_api(params.get("audience"))
-        scopes = validation.grantable_scopes(params.get("scope"), client, api)
+        api = policies.resolve_api(params.get("audience"), required=False)
+        scopes = policies.grantable_scopes((params.get("scope") or "").split(), client, api)
         started = device.start(client, scopes, api)
         return json_response(started.as_body())
 

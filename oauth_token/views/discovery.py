@@ -14,12 +14,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from oauth_token.authorize import pkce
-from oauth_token.authorize.validation import OIDC_SCOPES, RESPONSE_MODES
+from oauth_token.authorize.validation import RESPONSE_MODES
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints
 from oauth_token.errors import ConfigurationError
 from oauth_token.grants import registry
 from oauth_token.registry import keyring
+from oauth_token.registry.policies import OIDC_SCOPES
 from oauth_token.token_endpoint import client_auth
 
 logger = logging.getLogger("oauth_token")

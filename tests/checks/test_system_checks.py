@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
@@ -78,3 +79,19 @@ def test_an_api_signing_with_an_alg_without_a_current_key_is_an_error(signing_ke
         call_command("check")
     keyring.rotate("ES256")
     assert "oauth_token.E010" not in oauth_check_ids()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # A class registered under another grant_type than the one it declares.
+        ({"password": "oauth_token.grants.client_credentials.ClientCredentialsGrant"}, "E012"),
+        # Something importable that is not a grant strategy.
+        ({"urn:example:grant": "oauth_token.errors.OAuthError"}, "E011"),
+        ({"urn:example:grant": "oauth_token.grants.nothing_here.Grant"}, "E008"),
+    ],
+    ids=["mismatched-grant-type", "not-a-grant", "not-importable"],
+)
+def test_grant_registry_entries_must_declare_their_grant_type(signing_keys, extra, expected):
+    with override_settings(OAUTH_TOKEN={**settings.OAUTH_TOKEN, "EXTRA_GRANT_TYPES": extra}):
+        assert f"oauth_token.{expected}" in oauth_check_ids()

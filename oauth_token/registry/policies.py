@@ -1,0 +1,50 @@
+"""Which API a request targets and which scopes may be granted on it: one rule set for
+/authorize, PAR, the device flow and every grant.
+
+Auth0's ``audience`` and RFC 8707's ``resource`` both name an API by its identifier; a request
+naming none gets the configured default audience (or, where that is allowed, no API at all: an
+OpenID Connect-only grant whose tokens serve /userinfo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from oauth_token.conf import oauth_settings
+from oauth_token.errors import InvalidScope, InvalidTarget
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_api
+
+# Scopes that need no API: OIDC Core §5.4, §11.
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+
+
+def resolve_api(audience: str | None, *, required: bool) -> ApiInfo | None:
+    """The API named by ``audience``, else the default audience; ``invalid_target`` when it
+    is unknown (RFC 8707 §2), or when none is named and ``required``."""
+    identifier = audience or oauth_settings.DEFAULT_AUDIENCE
+    if not identifier:
+        if required:
+            raise InvalidTarget("No audience was requested and no default audience is set.")
+        return None
+    api = get_api(identifier)
+    if api is None:
+        raise InvalidTarget("The requested audience is not a known API.")
+    return api
+
+
+def grantable_scopes(
+    requested: Iterable[str] | None, client: ClientInfo, api: ApiInfo | None
+) -> tuple[str, ...]:
+    """Requested scopes this server understands (OIDC Core §5.4: others are ignored, as Auth0
+    does), once each, in the order requested. ``offline_access`` stays only when a refresh
+    token can follow from it: the API allows offline access and the client may refresh.
+    Without an API only the OpenID scopes can mean anything, so ``openid`` is required."""
+    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
+    scopes = [s for s in dict.fromkeys(requested or ()) if s in known]
+    if "offline_access" in scopes and not (
+        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
+    ):
+        scopes.remove("offline_access")
+    if api is None and "openid" not in scopes:
+        raise InvalidScope("Request the openid scope or name an API with audience.")
+    return tuple(scopes)
