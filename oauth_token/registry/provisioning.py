@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from oauth_token.conf import oauth_settings
+from oauth_token.conf import DEFAULTS, oauth_settings
 from oauth_token.core import jose, secrets
 from oauth_token.models import Api, ApiScope, Client, ClientGrant
 from oauth_token.models.clients import SECRET_AUTH_METHODS, AuthMethod, ClientType
@@ -21,17 +21,9 @@ UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "
 
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 
-# The documented grant_type values; a client may be registered for these even before the
-# deployment enables them, plus whatever a project adds to the grant registry.
-KNOWN_GRANT_TYPES = (
-    "authorization_code",
-    "client_credentials",
-    "refresh_token",
-    "password",
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
-)
+# The grant types this package ships (conf.DEFAULTS["GRANT_TYPES"]): a client may be
+# registered for these even before the deployment enables them.
+KNOWN_GRANT_TYPES = tuple(DEFAULTS["GRANT_TYPES"])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, jose, outbound, replay, secrets
 from oauth_token.errors import InvalidClient, InvalidRequest
+from oauth_token.models.clients import AuthMethod
 from oauth_token.registry import snapshots
 from oauth_token.registry.keyring import encryption_keys
 from oauth_token.registry.snapshots import ClientInfo
@@ -65,7 +66,7 @@ class ClientSecretBasic(ClientAuthMethod):
     """RFC 6749 §2.3.1: id and secret form-urlencoded, then base64, in the Basic header."""
 
     name = "client_secret_basic"
-    handles = ("client_secret_basic",)
+    handles = (AuthMethod.CLIENT_SECRET_BASIC.value,)
 
     def presented(self, req: TokenRequest) -> bool:
         return (req.authorization or "")[:6].lower() == "basic "
@@ -96,7 +97,7 @@ class ClientSecretPost(ClientAuthMethod):
     """RFC 6749 §2.3.1: ``client_id`` and ``client_secret`` in the body."""
 
     name = "client_secret_post"
-    handles = ("client_secret_post",)
+    handles = (AuthMethod.CLIENT_SECRET_POST.value,)
     challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
@@ -114,7 +115,7 @@ class ClientAssertion(ClientAuthMethod):
     ``private_key_jwt`` (the client's registered public keys)."""
 
     name = "client_assertion"
-    handles = ("client_secret_jwt", "private_key_jwt")
+    handles = (AuthMethod.CLIENT_SECRET_JWT.value, AuthMethod.PRIVATE_KEY_JWT.value)
     challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
@@ -240,7 +241,7 @@ class NoneAuth(ClientAuthMethod):
     sender-constrained tokens."""
 
     name = "none"
-    handles = ("none",)
+    handles = (AuthMethod.NONE.value,)
     challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
