@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from oauth_token.models import Api, Client
 from oauth_token.registry import keyring, provisioning
-from tests import assertions
+from tests import kit
 
 pytest_plugins = ["tests.refresh.fixtures"]
 
@@ -120,14 +120,14 @@ class JwtClient:
         return self.client.client_id
 
     def assertion(self, **claims: Any) -> str:
-        return assertions.sign_assertion(self.client_id, self.key, self.alg, kid=self.kid, **claims)
+        return kit.sign_assertion(self.client_id, self.key, self.alg, kid=self.kid, **claims)
 
     def params(self, assertion: str | None = None, **extra: str) -> dict[str, str]:
         """Form parameters of a client_credentials request authenticated by an assertion."""
         return {
             "grant_type": "client_credentials",
             "audience": "https://api.example.com",
-            **assertions.assertion_params(assertion or self.assertion()),
+            **kit.assertion_params(assertion or self.assertion()),
             **extra,
         }
 
@@ -144,8 +144,8 @@ def make_jwt_client(make_client: ClientFactory, api: Api) -> Callable[..., JwtCl
             assert secret is not None
             provisioning.grant(client, api, ["read:things"])
             return JwtClient(client, secret.encode(), alg)
-        private = assertions.generate_key(alg)
-        jwks = {"keys": [assertions.public_jwk(private, kid, alg)]}
+        private = kit.generate_key(alg)
+        jwks = {"keys": [kit.public_jwk(private, kid, alg)]}
         client, _ = make_client(
             name="Key client",
             auth_method="private_key_jwt",
@@ -159,10 +159,24 @@ def make_jwt_client(make_client: ClientFactory, api: Api) -> Callable[..., JwtCl
 
 
 @pytest.fixture
-def jwks_server() -> Iterator[assertions.JwksServer]:
-    server = assertions.JwksServer().start()
+def jwks_server() -> Iterator[kit.JwksServer]:
+    server = kit.JwksServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def m2m_token(
+    signing_keys: keyring.Ring, m2m_client: tuple[Client, str], token_request: Callable[..., Any]
+) -> str:
+    """A client_credentials token obtained from the token endpoint."""
+    client, secret = m2m_client
+    response = token_request(
+        {"grant_type": "client_credentials", "audience": "https://api.example.com"},
+        auth=(client.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["access_token"])
 
 
 @pytest.fixture

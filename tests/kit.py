@@ -1,19 +1,26 @@
-"""Builders for reliability and security tests: client keys, client assertions, and request
-helpers that speak plain HTTP semantics. Assertions are signed with PyJWT directly (not with
-oauth_token.core.jose), so the server is checked against an independent signer."""
+"""The client's side of the protocol, for tests: key pairs and JWK Sets, client assertions
+(RFC 7523), DPoP proofs, clients provisioned through the real functions, a JWK Set served over
+HTTP, and the shared ``assert_*`` checks. Assertions and proofs are signed with PyJWT and
+cryptography directly (not with oauth_token.core.jose), so the server is checked against an
+independent signer."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import secrets
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from oauth_token.registry import provisioning
 
@@ -21,6 +28,7 @@ ISSUER = "https://auth.example.test/"
 TOKEN_ENDPOINT = "https://auth.example.test/oauth/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AUDIENCE = "https://api.example.com"
+DROP = object()  # pass as a claim's value to sign_assertion to leave the claim out
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,37 @@ def ec_keypair(kid: str | None = None) -> KeyPair:
     return KeyPair(private, jwk, "ES256")
 
 
+def generate_key(alg: str) -> Any:
+    if alg.startswith(("RS", "PS")):
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(alg)
+
+
+def public_jwk(private_key: Any, kid: str | None, alg: str | None = None) -> dict[str, Any]:
+    public = private_key.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+    else:
+        jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+    if kid:
+        jwk["kid"] = kid
+    if alg:
+        jwk["alg"] = alg
+    return jwk
+
+
+def jose_int(value: int) -> str:
+    """An integer as a JWK member (RFC 7518 §2 Base64urlUInt)."""
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def assertion_claims(client_id: str, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -114,12 +153,61 @@ def secret_assertion(client_id: str, secret: str, alg: str = "HS256", **claims: 
     return jwt.encode(assertion_claims(client_id, **claims), secret, alg)
 
 
+def sign_assertion(
+    client_id: str,
+    key: Any,
+    alg: str,
+    *,
+    kid: str | None = None,
+    headers: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    """A client assertion with sensible defaults (iss = sub = client_id, aud = issuer,
+    one minute of life, fresh jti); keyword claims override them, ``DROP`` removes one."""
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": ISSUER,
+        "iat": now,
+        "exp": now + 60,
+        "jti": secrets.token_urlsafe(16),
+    }
+    for name, value in claims.items():
+        if value is DROP:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    header: dict[str, Any] = {"kid": kid} if kid else {}
+    header.update(headers or {})
+    return jwt.encode(body, key, algorithm=alg, headers=header)
+
+
+def assertion_params(assertion: str, **extra: str) -> dict[str, str]:
+    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion, **extra}
+
+
+def unsigned_assertion(client_id: str) -> str:
+    """``alg: none`` (RFC 7519 §6): an unsecured JWT, which must never authenticate anyone."""
+    now = int(time.time())
+    return jwt.encode(
+        {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": ISSUER,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+        },
+        None,
+        algorithm="none",
+    )
+
+
 def unsigned_jwt(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
     """A compact JWS assembled by hand: for headers and algorithms no library will produce."""
 
     def part(obj: Any) -> str:
-        import json
-
         raw = json.dumps(obj, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -198,9 +286,6 @@ def db_state() -> dict[str, list[tuple[Any, ...]]]:
 def hmac_signed_jwt(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
     """HS256 computed by hand with any bytes as the key (PyJWT refuses PEM/JWK-looking keys,
     which is exactly what an attacker would use)."""
-    import hashlib
-    import hmac
-
     signing_input = unsigned_jwt(header, claims).rsplit(".", 1)[0]
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return unsigned_jwt(header, claims, signature)
@@ -216,8 +301,6 @@ def dpop_proof(
     **claims: Any,
 ) -> tuple[str, Any]:
     """A DPoP proof (RFC 9449 §4.2) built with PyJWT; returns (proof, private key)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     key = key or ec.generate_private_key(ec.SECP256R1())
     jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     body = {"jti": secrets.token_urlsafe(12), "htm": htm, "htu": htu, "iat": int(time.time())}
@@ -225,3 +308,40 @@ def dpop_proof(
     body = {k: v for k, v in body.items() if v is not None}
     header = {"typ": "dpop+jwt", "jwk": jwk, **(header_overrides or {})}
     return jwt.encode(body, key, alg, headers=header), key
+
+
+@dataclass
+class JwksServer:
+    """A client's ``jwks_uri``: serves ``jwks`` as JSON on 127.0.0.1 and counts fetches."""
+
+    jwks: dict[str, Any] = field(default_factory=lambda: {"keys": []})
+    hits: int = 0
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> JwksServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.hits += 1
+                body = json.dumps(owner.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}/jwks.json"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -16,9 +16,9 @@ from tests.authorize.helpers import (
     API,
     CALLBACK,
     OTHER_CALLBACK,
+    assert_redirect_params,
     authorize_url,
     pkce_pair,
-    redirect_params,
 )
 
 
@@ -139,6 +139,6 @@ def obtain_code(authorize: Callable[..., Any]) -> Callable[..., tuple[str, str |
             params.setdefault("code_challenge_method", "S256")
         else:
             params["code_challenge"] = None
-        return redirect_params(authorize(client, **params))["code"], verifier
+        return assert_redirect_params(authorize(client, **params))["code"], verifier
 
     return call

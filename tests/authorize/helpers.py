@@ -24,7 +24,7 @@ def authorize_url(**params: Any) -> str:
     return "/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def redirect_params(response: Any) -> dict[str, str]:
+def assert_redirect_params(response: Any) -> dict[str, str]:
     """The query of a redirect to the client, one value per name (asserting there is one)."""
     assert response.status_code == 302, (response.status_code, response.content[:500])
     query = parse_qs(urlsplit(response["Location"]).query, keep_blank_values=True)

@@ -14,19 +14,19 @@ from django.test import Client as BrowserClient
 from oauth_token.authorize import consent, login, pending
 from oauth_token.models import AuthorizationCode, Consent
 
-from .helpers import API, CALLBACK, ISSUER, redirect_params
+from .helpers import API, CALLBACK, ISSUER, assert_redirect_params
 
 pytestmark = pytest.mark.django_db
 
 
-def login_next(response) -> str:
+def assert_login_redirect(response) -> str:
     assert response.status_code == 302
     location = urlsplit(response["Location"])
     assert location.path == "/accounts/login/"
     return parse_qs(location.query)["next"][0]
 
 
-def consent_form(response) -> dict[str, str]:
+def assert_consent_form(response) -> dict[str, str]:
     """The hidden fields of the consent form, asserting its accessible structure."""
     assert response.status_code == 200
     html = response.content.decode()
@@ -57,7 +57,7 @@ def test_anonymous_user_is_sent_to_django_login_and_back(authorize, web_app, use
     client = third_party(web_app)
     anonymous = BrowserClient()
     response = authorize(client, session=anonymous, login_hint="alice@example.com")
-    next_url = login_next(response)
+    next_url = assert_login_redirect(response)
     assert next_url.startswith("/authorize?")
     assert parse_qs(urlsplit(response["Location"]).query)["login_hint"] == ["alice@example.com"]
     assert AuthorizationCode.objects.count() == 0
@@ -68,9 +68,9 @@ def test_anonymous_user_is_sent_to_django_login_and_back(authorize, web_app, use
         response["Location"], {"username": "alice", "password": "correct horse", "next": next_url}
     )
     assert logged_in.status_code == 302 and logged_in["Location"] == next_url
-    fields = consent_form(anonymous.get(next_url))
+    fields = assert_consent_form(anonymous.get(next_url))
     done = anonymous.post("/authorize/decision", {**fields, "decision": "allow"})
-    params = redirect_params(done)
+    params = assert_redirect_params(done)
     assert params["state"] == "st-123" and params["iss"] == ISSUER
     code = AuthorizationCode.objects.get()
     assert code.user == user
@@ -79,7 +79,7 @@ def test_anonymous_user_is_sent_to_django_login_and_back(authorize, web_app, use
 
 def test_prompt_none_without_session_is_login_required(authorize, web_app):
     response = authorize(third_party(web_app), session=BrowserClient(), prompt="none")
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert params["error"] == "login_required"
     assert params["state"] == "st-123" and params["iss"] == ISSUER
 
@@ -88,11 +88,11 @@ def test_inactive_user_must_log_in_again(authorize, web_app, user, browser):
     user.is_active = False
     user.save()
     response = authorize(third_party(web_app), prompt="none")
-    assert redirect_params(response)["error"] == "login_required"
+    assert assert_redirect_params(response)["error"] == "login_required"
 
 
 def log_in(browser: BrowserClient, login_response) -> None:
-    next_url = login_next(login_response)
+    next_url = assert_login_redirect(login_response)
     done = browser.post(
         login_response["Location"],
         {"username": "alice", "password": "correct horse", "next": next_url},
@@ -106,36 +106,36 @@ def test_prompt_login_forces_a_new_login_once(authorize, web_app, browser):
     client.save()
     set_auth_time(browser, 5)
     response = authorize(client, prompt="login", state="st-login")
-    next_url = login_next(response)
+    next_url = assert_login_redirect(response)
     assert parse_qs(urlsplit(next_url).query)["prompt"] == ["login"]
     # Coming back without logging in does not count.
     again = browser.get(next_url)
-    assert login_next(again) == next_url
+    assert assert_login_redirect(again) == next_url
     assert AuthorizationCode.objects.count() == 0
     log_in(browser, again)
-    params = redirect_params(browser.get(next_url))
+    params = assert_redirect_params(browser.get(next_url))
     assert params["code"] and params["state"] == "st-login"
     code = AuthorizationCode.objects.get()
     assert abs(code.auth_time.timestamp() - time.time()) < 5
     # The next request with prompt=login asks again.
-    login_next(browser.get(next_url))
+    assert_login_redirect(browser.get(next_url))
 
 
 def test_prompt_select_account_is_a_login(authorize, web_app, browser):
     response = authorize(third_party(web_app), prompt="select_account")
-    assert login_next(response).startswith("/authorize?")
+    assert assert_login_redirect(response).startswith("/authorize?")
 
 
 def test_max_age_exceeded_sends_to_login(authorize, web_app, browser):
     set_auth_time(browser, 600)
     response = authorize(third_party(web_app), max_age="300")
-    assert "max_age=300" in login_next(response)
+    assert "max_age=300" in assert_login_redirect(response)
 
 
 def test_max_age_exceeded_with_prompt_none_is_login_required(authorize, web_app, browser):
     set_auth_time(browser, 600)
     response = authorize(third_party(web_app), max_age="300", prompt="none")
-    assert redirect_params(response)["error"] == "login_required"
+    assert assert_redirect_params(response)["error"] == "login_required"
 
 
 def test_max_age_satisfied_goes_on_and_binds_auth_time(authorize, web_app, browser):
@@ -144,7 +144,7 @@ def test_max_age_satisfied_goes_on_and_binds_auth_time(authorize, web_app, brows
     client.save()
     set_auth_time(browser, 100)
     response = authorize(client, max_age="300")
-    assert redirect_params(response)["code"]
+    assert assert_redirect_params(response)["code"]
     auth_time = AuthorizationCode.objects.get().auth_time.timestamp()
     assert abs(auth_time - (time.time() - 100)) < 5
 
@@ -157,16 +157,16 @@ def test_max_age_zero_is_satisfied_by_the_login_it_leads_to(authorize, web_app, 
     client.save()
     set_auth_time(browser, 0)
     response = authorize(client, max_age="0")
-    next_url = login_next(response)
+    next_url = assert_login_redirect(response)
     log_in(browser, response)
     # Thirty slow seconds pass between the request, the login and the way back.
     session = browser.session
     session[login.REAUTH_KEY] -= 30
     session[login.SESSION_KEY] = session[login.REAUTH_KEY]
     session.save()
-    assert redirect_params(browser.get(next_url))["code"]
+    assert assert_redirect_params(browser.get(next_url))["code"]
     # The next request with max_age=0 asks again.
-    login_next(browser.get(next_url))
+    assert_login_redirect(browser.get(next_url))
 
 
 # --- consent ---------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_max_age_zero_is_satisfied_by_the_login_it_leads_to(authorize, web_app, 
 def test_consent_page_lists_client_api_and_scopes(authorize, web_app, offline_api):
     response = authorize(third_party(web_app), scope="openid email read:things", audience=API)
     html = response.content.decode()
-    consent_form(response)
+    assert_consent_form(response)
     assert "Web App" in html and "Example API" in html
     for scope in ("openid", "email", "read:things"):
         assert f"<code>{scope}</code>" in html
@@ -189,70 +189,70 @@ def test_consent_page_lists_client_api_and_scopes(authorize, web_app, offline_ap
 
 def test_allow_issues_a_code_and_remembers_consent(authorize, web_app, browser, user):
     client = third_party(web_app)
-    fields = consent_form(authorize(client, scope="openid profile"))
+    fields = assert_consent_form(authorize(client, scope="openid profile"))
     response = browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert params["code"] and params["state"] == "st-123" and params["iss"] == ISSUER
     row = Consent.objects.get()
     assert (row.user, row.client, row.audience) == (user, client, "")
     assert sorted(row.scopes) == ["openid", "profile"]
     # Remembered: the next request (same or fewer scopes) gets a code at once.
     again = authorize(client, scope="openid")
-    assert redirect_params(again)["code"]
+    assert assert_redirect_params(again)["code"]
     assert AuthorizationCode.objects.count() == 2
 
 
 def test_prompt_none_with_remembered_consent_succeeds(authorize, web_app, browser):
     client = third_party(web_app)
-    fields = consent_form(authorize(client))
+    fields = assert_consent_form(authorize(client))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    assert redirect_params(authorize(client, prompt="none"))["code"]
+    assert assert_redirect_params(authorize(client, prompt="none"))["code"]
 
 
 def test_more_scopes_than_consented_asks_again_and_adds_them(authorize, web_app, browser):
     client = third_party(web_app)
-    fields = consent_form(authorize(client, scope="openid"))
+    fields = assert_consent_form(authorize(client, scope="openid"))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    fields = consent_form(authorize(client, scope="openid email"))
+    fields = assert_consent_form(authorize(client, scope="openid email"))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
     assert sorted(Consent.objects.get().scopes) == ["email", "openid"]
 
 
 def test_consent_is_per_api(authorize, web_app, browser, offline_api):
     client = third_party(web_app)
-    fields = consent_form(authorize(client, scope="openid"))
+    fields = assert_consent_form(authorize(client, scope="openid"))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    consent_form(authorize(client, scope="openid read:things", audience=API))
+    assert_consent_form(authorize(client, scope="openid read:things", audience=API))
 
 
 def test_revoked_consent_is_asked_again(authorize, web_app, browser, user):
     client = third_party(web_app)
-    fields = consent_form(authorize(client))
+    fields = assert_consent_form(authorize(client))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
     assert consent.revoke(user, client.client_id) == 1
     assert Consent.objects.count() == 0
-    consent_form(authorize(client))
-    assert redirect_params(authorize(client, prompt="none"))["error"] == "consent_required"
+    assert_consent_form(authorize(client))
+    assert assert_redirect_params(authorize(client, prompt="none"))["error"] == "consent_required"
 
 
 def test_prompt_none_without_consent_is_consent_required(authorize, web_app):
-    params = redirect_params(authorize(third_party(web_app), prompt="none"))
+    params = assert_redirect_params(authorize(third_party(web_app), prompt="none"))
     assert params["error"] == "consent_required"
     assert params["state"] == "st-123" and params["iss"] == ISSUER
 
 
 def test_prompt_consent_asks_even_when_remembered(authorize, web_app, browser):
     client = third_party(web_app)
-    fields = consent_form(authorize(client))
+    fields = assert_consent_form(authorize(client))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    consent_form(authorize(client, prompt="consent"))
+    assert_consent_form(authorize(client, prompt="consent"))
 
 
 def test_first_party_clients_skip_consent(authorize, web_app):
     client = third_party(web_app)
     client.first_party = True
     client.save()
-    assert redirect_params(authorize(client))["code"]
+    assert assert_redirect_params(authorize(client))["code"]
     assert Consent.objects.count() == 0
 
 
@@ -260,13 +260,13 @@ def test_first_party_clients_are_asked_with_prompt_consent(authorize, web_app):
     client = third_party(web_app)
     client.first_party = True
     client.save()
-    consent_form(authorize(client, prompt="consent"))
+    assert_consent_form(authorize(client, prompt="consent"))
 
 
 def test_deny_is_access_denied(authorize, web_app, browser):
-    fields = consent_form(authorize(third_party(web_app)))
+    fields = assert_consent_form(authorize(third_party(web_app)))
     response = browser.post("/authorize/decision", {**fields, "decision": "deny"})
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert params["error"] == "access_denied"
     assert params["state"] == "st-123" and params["iss"] == ISSUER
     assert "code" not in params
@@ -274,8 +274,10 @@ def test_deny_is_access_denied(authorize, web_app, browser):
 
 
 def test_a_decision_answers_its_request_once(authorize, web_app, browser):
-    fields = consent_form(authorize(third_party(web_app)))
-    assert redirect_params(browser.post("/authorize/decision", {**fields, "decision": "allow"}))
+    fields = assert_consent_form(authorize(third_party(web_app)))
+    assert assert_redirect_params(
+        browser.post("/authorize/decision", {**fields, "decision": "allow"})
+    )
     again = browser.post("/authorize/decision", {**fields, "decision": "allow"})
     assert again.status_code == 400 and "Location" not in again
     assert AuthorizationCode.objects.count() == 1
@@ -288,16 +290,16 @@ def test_unknown_transaction_is_an_error_page(browser):
 
 
 def test_missing_decision_is_invalid_request(authorize, web_app, browser):
-    fields = consent_form(authorize(third_party(web_app)))
+    fields = assert_consent_form(authorize(third_party(web_app)))
     response = browser.post("/authorize/decision", fields)
-    assert redirect_params(response)["error"] == "invalid_request"
+    assert assert_redirect_params(response)["error"] == "invalid_request"
     assert Consent.objects.count() == 0
 
 
 def test_decision_requires_the_csrf_token(authorize, web_app, user):
     strict = BrowserClient(enforce_csrf_checks=True)
     strict.force_login(user)
-    fields = consent_form(authorize(third_party(web_app), session=strict))
+    fields = assert_consent_form(authorize(third_party(web_app), session=strict))
     del fields["csrfmiddlewaretoken"]
     response = strict.post("/authorize/decision", {**fields, "decision": "allow"})
     assert response.status_code == 403
@@ -306,20 +308,20 @@ def test_decision_requires_the_csrf_token(authorize, web_app, user):
 
 def test_decision_by_another_user_is_refused(authorize, web_app, browser):
     """A pending request is bound to the user who saw the consent page."""
-    fields = consent_form(authorize(third_party(web_app)))
+    fields = assert_consent_form(authorize(third_party(web_app)))
     session = browser.session
     entries = session[pending.SESSION_KEY]
     entries[fields["transaction"]]["user"] = "some-other-user"
     session[pending.SESSION_KEY] = entries
     session.save()
     response = browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    assert redirect_params(response)["error"] == "login_required"
+    assert assert_redirect_params(response)["error"] == "login_required"
     assert AuthorizationCode.objects.count() == 0 and Consent.objects.count() == 0
 
 
 def test_consent_admin_lists_and_revokes(authorize, web_app, browser, django_user_model):
     client = third_party(web_app)
-    fields = consent_form(authorize(client))
+    fields = assert_consent_form(authorize(client))
     browser.post("/authorize/decision", {**fields, "decision": "allow"})
     admin = django_user_model.objects.create_superuser("admin", "a@example.com", "pw")
     staff = BrowserClient()
@@ -340,7 +342,7 @@ def test_consent_admin_lists_and_revokes(authorize, web_app, browser, django_use
 # --- response_mode=form_post -----------------------------------------------------------------
 
 
-def form_post_fields(response) -> tuple[str, dict[str, str]]:
+def assert_form_post(response) -> tuple[str, dict[str, str]]:
     assert response.status_code == 200
     html = response.content.decode()
     action = re.search(r'<form id="oauth-form-post" method="post" action="([^"]+)">', html)
@@ -354,7 +356,7 @@ def test_form_post_delivers_the_code_in_a_form(authorize, web_app):
     client.first_party = True
     client.save()
     response = authorize(client, response_mode="form_post", state='a&b"<c>')
-    action, fields = form_post_fields(response)
+    action, fields = assert_form_post(response)
     assert action == CALLBACK
     assert set(fields) == {"code", "state", "iss"}
     assert fields["state"] == 'a&b"<c>' and fields["iss"] == ISSUER
@@ -373,14 +375,14 @@ def test_form_post_delivers_the_code_in_a_form(authorize, web_app):
 
 def test_form_post_delivers_errors_too(authorize, web_app):
     response = authorize(third_party(web_app), response_mode="form_post", prompt="none")
-    action, fields = form_post_fields(response)
+    action, fields = assert_form_post(response)
     assert action == CALLBACK
     assert fields["error"] == "consent_required"
     assert fields["state"] == "st-123" and fields["iss"] == ISSUER
 
 
 def test_form_post_after_consent(authorize, web_app, browser):
-    fields = consent_form(authorize(third_party(web_app), response_mode="form_post"))
+    fields = assert_consent_form(authorize(third_party(web_app), response_mode="form_post"))
     response = browser.post("/authorize/decision", {**fields, "decision": "allow"})
-    action, values = form_post_fields(response)
+    action, values = assert_form_post(response)
     assert action == CALLBACK and values["code"]

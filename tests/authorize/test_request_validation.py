@@ -13,9 +13,9 @@ from .helpers import (
     CALLBACK,
     ISSUER,
     OTHER_CALLBACK,
+    assert_redirect_params,
     authorize_url,
     oauth_settings_with,
-    redirect_params,
 )
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def assert_error_page(response, error: str) -> None:
 
 
 def assert_redirect_error(response, error: str, state: str | None = "st-123") -> dict[str, str]:
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert response["Location"].startswith(CALLBACK + "?")
     assert params["error"] == error
     assert params["error_description"]
@@ -103,7 +103,7 @@ def test_missing_redirect_uri_uses_the_only_registered_one(authorize, spa):
     spa.first_party = True
     spa.save()
     response = authorize(spa, redirect_uri=None)
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert response["Location"].startswith(CALLBACK + "?")
     assert params["code"]
     assert AuthorizationCode.objects.get().redirect_uri == ""
@@ -222,7 +222,7 @@ def test_post_is_accepted_like_get(browser, web_app, pkce):
             "code_challenge_method": "S256",
         },
     )
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert params["state"] == "st-post" and params["code"]
 
 
@@ -242,7 +242,7 @@ def test_confidential_client_may_omit_pkce(authorize, web_app):
     client, _ = web_app
     client.first_party = True
     client.save()
-    params = redirect_params(authorize(client, code_challenge=None))
+    params = assert_redirect_params(authorize(client, code_challenge=None))
     assert params["code"]
     assert AuthorizationCode.objects.get().code_challenge == ""
 
@@ -269,7 +269,9 @@ def test_challenge_without_method_means_plain_and_is_refused(authorize, spa):
 def test_plain_is_accepted_when_allowed(authorize, spa):
     spa.first_party = True
     spa.save()
-    params = redirect_params(authorize(spa, code_challenge="a" * 50, code_challenge_method="plain"))
+    params = assert_redirect_params(
+        authorize(spa, code_challenge="a" * 50, code_challenge_method="plain")
+    )
     assert params["code"]
     code = AuthorizationCode.objects.get()
     assert (code.code_challenge, code.code_challenge_method) == ("a" * 50, "plain")
@@ -308,7 +310,7 @@ def test_code_is_bound_to_the_request(authorize, web_app, offline_api, pkce, use
         dpop_jkt=JKT,
         redirect_uri=OTHER_CALLBACK,
     )
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert response["Location"].startswith(OTHER_CALLBACK + "?")
     assert set(params) == {"code", "state", "iss"}
     assert params["iss"] == ISSUER
@@ -331,7 +333,9 @@ def test_offline_access_is_dropped_when_the_api_does_not_allow_it(authorize, web
     client, _ = web_app
     client.first_party = True
     client.save()
-    redirect_params(authorize(client, scope="openid offline_access read:things", audience=API))
+    assert_redirect_params(
+        authorize(client, scope="openid offline_access read:things", audience=API)
+    )
     assert AuthorizationCode.objects.get().scopes == ["openid", "read:things"]
 
 
@@ -342,7 +346,7 @@ def test_offline_access_is_dropped_without_the_refresh_grant(authorize, offline_
         redirect_uris=[CALLBACK],
         first_party=True,
     ).client
-    redirect_params(authorize(client, scope="openid offline_access", audience=API))
+    assert_redirect_params(authorize(client, scope="openid offline_access", audience=API))
     assert AuthorizationCode.objects.get().scopes == ["openid"]
 
 
@@ -351,7 +355,7 @@ def test_default_audience_applies_without_audience(authorize, web_app, api):
     client, _ = web_app
     client.first_party = True
     client.save()
-    redirect_params(authorize(client, scope="openid read:things"))
+    assert_redirect_params(authorize(client, scope="openid read:things"))
     assert AuthorizationCode.objects.get().audience == API
 
 
@@ -361,7 +365,7 @@ def test_redirect_uri_query_is_preserved(authorize, db):
     ).client
     response = authorize(client, redirect_uri="https://app.example.com/cb?tenant=a")
     assert response["Location"].startswith("https://app.example.com/cb?tenant=a&")
-    assert redirect_params(response)["tenant"] == "a"
+    assert assert_redirect_params(response)["tenant"] == "a"
 
 
 def test_native_app_private_use_scheme(authorize, db):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from oauth_token.core import jose
 from oauth_token.models import Client
 from oauth_token.registry import provisioning
-from tests import assertions
+from tests import kit
 from tests.conftest import database_state
 from tests.responses import assert_error, assert_invalid_client, assert_token
 
@@ -77,10 +77,10 @@ def test_hmac_alg_longer_than_the_secret_is_refused(
 @pytest.mark.parametrize(
     "aud",
     [
-        assertions.ISSUER,
-        assertions.ISSUER.rstrip("/"),
-        assertions.TOKEN_ENDPOINT,
-        [assertions.TOKEN_ENDPOINT, "https://elsewhere.example"],
+        kit.ISSUER,
+        kit.ISSUER.rstrip("/"),
+        kit.TOKEN_ENDPOINT,
+        [kit.TOKEN_ENDPOINT, "https://elsewhere.example"],
     ],
 )
 def test_audience_may_name_the_issuer_or_the_token_endpoint(
@@ -145,7 +145,7 @@ def test_small_clock_skew_is_tolerated(signing_keys, rs_client, token_request):
 def test_assertion_missing_a_required_claim_is_refused(
     signing_keys, rs_client, token_request, claim
 ):
-    response = token_request(rs_client.params(rs_client.assertion(**{claim: assertions.DROP})))
+    response = token_request(rs_client.params(rs_client.assertion(**{claim: kit.DROP})))
     assert_invalid_client(response)
 
 
@@ -170,7 +170,7 @@ def test_assertion_for_another_client_signed_with_my_key_is_refused(
     signing_keys, make_jwt_client, token_request
 ):
     me, victim = make_jwt_client("RS256"), make_jwt_client("RS256")
-    forged = assertions.sign_assertion(victim.client_id, me.key, "RS256", kid=me.kid)
+    forged = kit.sign_assertion(victim.client_id, me.key, "RS256", kid=me.kid)
     assert_invalid_client(token_request(me.params(forged)))
 
 
@@ -181,7 +181,7 @@ def test_body_client_id_differing_from_the_assertion_is_invalid_request(
 
 
 def test_unknown_issuer_gets_the_generic_failure(signing_keys, rs_client, token_request):
-    stranger = assertions.sign_assertion("ghost-client", rs_client.key, "RS256", kid="key-1")
+    stranger = kit.sign_assertion("ghost-client", rs_client.key, "RS256", kid="key-1")
     body = assert_invalid_client(token_request(rs_client.params(stranger)))
     assert body["error_description"] == "Client authentication failed."
 
@@ -211,8 +211,8 @@ def test_same_jti_from_two_clients_is_not_a_replay(signing_keys, make_jwt_client
 
 def test_refused_assertion_does_not_burn_its_jti(signing_keys, rs_client, token_request):
     """Only a verified assertion marks its jti used; a forged one cannot block the client."""
-    other_key = assertions.generate_key("RS256")
-    forged = assertions.sign_assertion(
+    other_key = kit.generate_key("RS256")
+    forged = kit.sign_assertion(
         rs_client.client_id, other_key, "RS256", kid="key-1", jti="precious"
     )
     assert_invalid_client(token_request(rs_client.params(forged)))
@@ -228,7 +228,7 @@ def test_invalid_jti_is_refused(signing_keys, rs_client, token_request, jti):
 
 
 def test_alg_none_is_refused(signing_keys, rs_client, token_request):
-    unsigned = assertions.unsigned_assertion(rs_client.client_id)
+    unsigned = kit.unsigned_assertion(rs_client.client_id)
     body = assert_invalid_client(token_request(rs_client.params(unsigned)))
     assert "algorithm" in body["error_description"]
 
@@ -242,7 +242,7 @@ def test_hs256_signed_with_the_clients_public_key_is_refused(
         rs_client.key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
-        json.dumps(assertions.public_jwk(rs_client.key, "key-1", "RS256")).encode(),
+        json.dumps(kit.public_jwk(rs_client.key, "key-1", "RS256")).encode(),
     ):
         claims["jti"] = secrets.token_urlsafe(8)
         forged = _hmac_jwt(claims, public, kid="key-1")
@@ -261,20 +261,20 @@ def _hmac_jwt(claims: dict, secret: bytes, kid: str) -> str:
 def test_asymmetric_assertion_for_a_client_secret_jwt_client_is_refused(
     signing_keys, hs_client, token_request
 ):
-    key = assertions.generate_key("RS256")
-    assertion = assertions.sign_assertion(hs_client.client_id, key, "RS256")
+    key = kit.generate_key("RS256")
+    assertion = kit.sign_assertion(hs_client.client_id, key, "RS256")
     assert_invalid_client(token_request(hs_client.params(assertion)))
 
 
 def test_client_secret_jwt_with_a_wrong_secret_is_refused(signing_keys, hs_client, token_request):
-    assertion = assertions.sign_assertion(hs_client.client_id, b"x" * 43, "HS256")
+    assertion = kit.sign_assertion(hs_client.client_id, b"x" * 43, "HS256")
     body = assert_invalid_client(token_request(hs_client.params(assertion)))
     assert "signature" in body["error_description"]
 
 
 def test_signature_by_an_unregistered_key_is_refused(signing_keys, rs_client, token_request):
-    stranger_key = assertions.generate_key("RS256")
-    forged = assertions.sign_assertion(rs_client.client_id, stranger_key, "RS256", kid="key-1")
+    stranger_key = kit.generate_key("RS256")
+    forged = kit.sign_assertion(rs_client.client_id, stranger_key, "RS256", kid="key-1")
     assert_invalid_client(token_request(rs_client.params(forged)))
 
 
@@ -330,10 +330,10 @@ def test_secret_basic_client_may_not_use_an_assertion(
     signing_keys, m2m_client, make_jwt_client, token_request
 ):
     client, secret = m2m_client
-    assertion = assertions.sign_assertion(client.client_id, secret.encode(), "HS256")
+    assertion = kit.sign_assertion(client.client_id, secret.encode(), "HS256")
     assert_invalid_client(
         token_request(
-            assertions.assertion_params(
+            kit.assertion_params(
                 assertion, grant_type="client_credentials", audience="https://api.example.com"
             )
         )
@@ -359,7 +359,7 @@ def test_refused_assertions_are_never_echoed_or_logged(
     assertions_sent = [
         rs_client.assertion(aud="https://other.example/"),
         rs_client.assertion(sub="someone-else"),
-        assertions.unsigned_assertion(rs_client.client_id),
+        kit.unsigned_assertion(rs_client.client_id),
     ]
     for sent in assertions_sent:
         response = token_request(rs_client.params(sent))

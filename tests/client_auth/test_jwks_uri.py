@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import assertions
+from tests import kit
 from tests.responses import assert_invalid_client, assert_token
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def uri_client(make_jwt_client, jwks_server):
     jc = make_jwt_client("ES256", jwks_uri=jwks_server.url, kid="2024-01")
-    jwks_server.jwks = {"keys": [assertions.public_jwk(jc.key, "2024-01", "ES256")]}
+    jwks_server.jwks = {"keys": [kit.public_jwk(jc.key, "2024-01", "ES256")]}
     return jc
 
 
@@ -31,11 +31,11 @@ def test_new_kid_after_client_key_rotation_triggers_a_refetch(
     signing_keys, uri_client, jwks_server, token_request
 ):
     assert_token(token_request(uri_client.params()))
-    new_key = assertions.generate_key("ES256")
+    new_key = kit.generate_key("ES256")
     jwks_server.jwks = {
         "keys": [
-            assertions.public_jwk(uri_client.key, "2024-01", "ES256"),
-            assertions.public_jwk(new_key, "2024-02", "ES256"),
+            kit.public_jwk(uri_client.key, "2024-01", "ES256"),
+            kit.public_jwk(new_key, "2024-02", "ES256"),
         ]
     }
     uri_client.key, uri_client.kid = new_key, "2024-02"
@@ -59,7 +59,7 @@ def test_key_removed_from_the_jwks_uri_stops_working_after_a_refetch(
     signing_keys, uri_client, jwks_server, token_request, settings
 ):
     assert_token(token_request(uri_client.params()))
-    jwks_server.jwks = {"keys": [assertions.public_jwk(assertions.generate_key("ES256"), "x")]}
+    jwks_server.jwks = {"keys": [kit.public_jwk(kit.generate_key("ES256"), "x")]}
     from django.core.cache import caches
 
     caches["default"].clear()  # the cached copy expired (JWKS_CACHE_SECONDS)
@@ -95,7 +95,7 @@ def test_unusable_jwks_document_is_invalid_client(
 def test_published_private_key_is_never_used(signing_keys, uri_client, jwks_server, token_request):
     """A JWKS that leaks the private key is a broken registration, not a usable one."""
     leaked = uri_client.key.private_numbers()
-    jwk = assertions.public_jwk(uri_client.key, "2024-01", "ES256")
-    jwk["d"] = assertions.jose_int(leaked.private_value)
+    jwk = kit.public_jwk(uri_client.key, "2024-01", "ES256")
+    jwk["d"] = kit.jose_int(leaked.private_value)
     jwks_server.jwks = {"keys": [jwk]}
     assert_invalid_client(token_request(uri_client.params()))

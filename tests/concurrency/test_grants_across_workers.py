@@ -13,8 +13,7 @@ from django.contrib.auth import get_user_model
 from oauth_token.registry import provisioning
 from tests import kit
 from tests.grants.trusted_idp import Idp
-
-from .conftest import parallel, post_to
+from tests.live_workers import parallel, post_to
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 

@@ -9,9 +9,8 @@ import json
 import pytest
 
 from tests import kit
+from tests.live_workers import parallel, post_to
 from tests.services import post_form
-
-from .conftest import parallel, post_to
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 

@@ -27,9 +27,8 @@ from oauth_token.registry import snapshots
 from tests import kit
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.helpers import API, CALLBACK
+from tests.live_workers import parallel, post_to
 from tests.services import post_form
-
-from .conftest import parallel, post_to
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

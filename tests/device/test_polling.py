@@ -36,14 +36,14 @@ def poll(tv_client, token_request):
     return _poll
 
 
-def error_of(response):
+def assert_json_error(response):
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
     return response.status_code, response.json()["error"]
 
 
 def test_first_poll_is_authorization_pending_and_recorded(signing_keys, started, poll):
-    assert error_of(poll(started)) == (400, "authorization_pending")
+    assert assert_json_error(poll(started)) == (400, "authorization_pending")
     row = row_for(started)
     assert row.last_polled_at is not None
     assert row.interval == 5
@@ -52,7 +52,7 @@ def test_first_poll_is_authorization_pending_and_recorded(signing_keys, started,
 
 def test_polling_at_the_interval_stays_pending(signing_keys, started, poll):
     for _ in range(3):
-        assert error_of(poll(started)) == (400, "authorization_pending")
+        assert assert_json_error(poll(started)) == (400, "authorization_pending")
         elapse(started, 5)
     assert row_for(started).interval == 5
 
@@ -61,7 +61,7 @@ def test_polling_too_fast_is_slow_down_and_interval_grows_by_five(signing_keys, 
     poll(started)
     elapse(started, 2)
     response = poll(started)
-    assert error_of(response) == (400, "slow_down")
+    assert assert_json_error(response) == (400, "slow_down")
     assert "10 seconds" in response.json()["error_description"]
     assert row_for(started).interval == 10
 
@@ -69,12 +69,12 @@ def test_polling_too_fast_is_slow_down_and_interval_grows_by_five(signing_keys, 
 def test_grown_interval_applies_to_every_later_poll(signing_keys, started, poll):
     poll(started)
     elapse(started, 1)
-    assert error_of(poll(started)) == (400, "slow_down")  # interval now 10
+    assert assert_json_error(poll(started)) == (400, "slow_down")  # interval now 10
     elapse(started, 6)  # enough under the old interval, too fast under the new one
-    assert error_of(poll(started)) == (400, "slow_down")
+    assert assert_json_error(poll(started)) == (400, "slow_down")
     assert row_for(started).interval == 15
     elapse(started, 15)
-    assert error_of(poll(started)) == (400, "authorization_pending")
+    assert assert_json_error(poll(started)) == (400, "authorization_pending")
     assert row_for(started).interval == 15
 
 
@@ -106,7 +106,7 @@ def test_approved_code_yields_tokens_for_the_person(signing_keys, started, poll,
 def test_approved_code_is_single_use(signing_keys, started, poll, person):
     approve(started, person)
     assert poll(started).status_code == 200
-    assert error_of(poll(started)) == (400, "invalid_grant")
+    assert assert_json_error(poll(started)) == (400, "invalid_grant")
     assert row_for(started).status == DeviceCodeStatus.CONSUMED
 
 
@@ -120,13 +120,13 @@ def test_denied_code_is_access_denied(signing_keys, started, poll, person):
     poll(started)
     deny(started, person)
     elapse(started, 5)
-    assert error_of(poll(started)) == (400, "access_denied")
+    assert assert_json_error(poll(started)) == (400, "access_denied")
     assert row_for(started).status == DeviceCodeStatus.DENIED
 
 
 def test_expired_code_is_expired_token(signing_keys, started, poll):
     elapse(started, 900)
-    assert error_of(poll(started)) == (400, "expired_token")
+    assert assert_json_error(poll(started)) == (400, "expired_token")
 
 
 def test_code_approved_but_redeemed_after_expiry_is_expired_token(
@@ -134,23 +134,23 @@ def test_code_approved_but_redeemed_after_expiry_is_expired_token(
 ):
     approve(started, person)
     elapse(started, 901)
-    assert error_of(poll(started)) == (400, "expired_token")
+    assert assert_json_error(poll(started)) == (400, "expired_token")
     assert row_for(started).status == DeviceCodeStatus.APPROVED
 
 
 def test_code_just_before_expiry_still_answers_pending(signing_keys, started, poll):
     elapse(started, 899)
-    assert error_of(poll(started)) == (400, "authorization_pending")
+    assert assert_json_error(poll(started)) == (400, "authorization_pending")
 
 
 def test_unknown_device_code_is_invalid_grant(signing_keys, started, poll):
-    assert error_of(poll("not-a-device-code")) == (400, "invalid_grant")
+    assert assert_json_error(poll("not-a-device-code")) == (400, "invalid_grant")
 
 
 def test_missing_device_code_is_invalid_request(signing_keys, tv_client, token_request):
     client, secret = tv_client
     response = token_request({"grant_type": DEVICE_GRANT}, auth=(client.client_id, secret))
-    assert error_of(response) == (400, "invalid_request")
+    assert assert_json_error(response) == (400, "invalid_request")
 
 
 def test_another_clients_device_code_is_invalid_grant(
@@ -158,7 +158,10 @@ def test_another_clients_device_code_is_invalid_grant(
 ):
     other, other_secret = make_client(name="Other TV", grant_types=[DEVICE_GRANT])
     approve(started, person)
-    assert error_of(poll(started, auth=(other.client_id, other_secret))) == (400, "invalid_grant")
+    assert assert_json_error(poll(started, auth=(other.client_id, other_secret))) == (
+        400,
+        "invalid_grant",
+    )
     assert row_for(started).status == DeviceCodeStatus.APPROVED
 
 
@@ -166,7 +169,7 @@ def test_client_not_allowed_the_grant_is_unauthorized_client(
     signing_keys, started, poll, m2m_client
 ):
     client, secret = m2m_client
-    assert error_of(poll(started, auth=(client.client_id, secret))) == (
+    assert assert_json_error(poll(started, auth=(client.client_id, secret))) == (
         400,
         "unauthorized_client",
     )
@@ -176,7 +179,7 @@ def test_inactive_person_gets_no_tokens(signing_keys, started, poll, person):
     approve(started, person)
     person.is_active = False
     person.save()
-    assert error_of(poll(started)) == (400, "invalid_grant")
+    assert assert_json_error(poll(started)) == (400, "invalid_grant")
     assert row_for(started).status == DeviceCodeStatus.APPROVED
 
 
@@ -189,7 +192,7 @@ def test_public_client_polls_with_client_id(
         "device_code": body["device_code"],
         "client_id": public_tv.client_id,
     }
-    assert error_of(token_request(data)) == (400, "authorization_pending")
+    assert assert_json_error(token_request(data)) == (400, "authorization_pending")
     approve(body["device_code"], person)
     response = token_request(data)
     assert response.status_code == 200, response.content

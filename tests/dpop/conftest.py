@@ -6,6 +6,9 @@ from typing import Any
 import pytest
 
 from tests.dpop_helpers import ProofKey
+from tests.live_workers import _share_the_workers_cache, two_workers, worker_pair
+
+__all__ = ["_share_the_workers_cache", "two_workers", "worker_pair"]
 
 API = "https://api.example.com"
 
@@ -30,3 +33,17 @@ def cc_request(signing_keys, m2m_client, token_request) -> Callable[..., Any]:
         )
 
     return post
+
+
+@pytest.fixture
+def dpop_token(signing_keys, m2m_client, token_request, proof_key) -> str:
+    """A DPoP-bound client_credentials token, bound to ``proof_key``."""
+    client, secret = m2m_client
+    response = token_request(
+        {"grant_type": "client_credentials", "audience": API},
+        auth=(client.client_id, secret),
+        HTTP_DPOP=proof_key.proof(),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    return str(response.json()["access_token"])

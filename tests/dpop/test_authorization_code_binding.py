@@ -135,7 +135,7 @@ PAR_URL = "https://auth.example.test/oauth/par"
 def test_proof_at_the_par_endpoint_binds_the_code(
     signing_keys, offline_api, first_party_app, browser, token_request, proof_key
 ):
-    from tests.authorize.helpers import authorize_url, redirect_params
+    from tests.authorize.helpers import assert_redirect_params, authorize_url
 
     client, secret = first_party_app
     pushed, verifier = push(client, secret, proof_key.proof(htu=PAR_URL))
@@ -143,7 +143,7 @@ def test_proof_at_the_par_endpoint_binds_the_code(
     response = browser.get(
         authorize_url(client_id=client.client_id, request_uri=pushed.json()["request_uri"])
     )
-    code = redirect_params(response)["code"]
+    code = assert_redirect_params(response)["code"]
     assert AuthorizationCode.objects.get().dpop_jkt == proof_key.jkt
     data = {
         "grant_type": "authorization_code",

@@ -51,7 +51,7 @@ def code_setup(signing_keys, first_party_app, offline_api, obtain_code):
     return client, secret, code, verifier
 
 
-def _nothing_issued(client) -> None:
+def assert_nothing_issued(client) -> None:
     assert AuthorizationCode.objects.get(client=client).used_at is None
     assert not RefreshTokenFamily.objects.filter(client=client).exists()
 
@@ -67,7 +67,7 @@ def test_signer_failure_after_the_code_was_consumed_leaves_it_unused(
     monkeypatch.setattr(keyring, "sign", broken_signer)
     response = _redeem(api_client, client, secret, code, verifier)
     kit.assert_oauth_error(response, 500, "server_error")
-    _nothing_issued(client)
+    assert_nothing_issued(client)
 
     monkeypatch.undo()
     retry = _redeem(api_client, client, secret, code, verifier)
@@ -93,7 +93,7 @@ def test_database_failure_while_storing_tokens_rolls_everything_back(
     response = _redeem(api_client, client, secret, code, verifier)
     kit.assert_oauth_error(response, 503, "temporarily_unavailable")
     assert response["Retry-After"] == "2"
-    _nothing_issued(client)
+    assert_nothing_issued(client)
 
     monkeypatch.undo()
     assert _redeem(api_client, client, secret, code, verifier).status_code == 200
@@ -112,7 +112,7 @@ def test_failure_starting_the_refresh_family_leaves_the_code_unused(
     kit.assert_oauth_error(
         _redeem(api_client, client, secret, code, verifier), 503, "temporarily_unavailable"
     )
-    _nothing_issued(client)
+    assert_nothing_issued(client)
 
 
 def test_signer_failure_during_refresh_rotation_keeps_the_old_token_valid(

@@ -238,10 +238,10 @@ def test_pkce_malformed_verifier(
 
 def test_pkce_challenge_is_not_a_verifier(signing_keys, first_party_spa, authorize, token_request):
     """An S256 code cannot be redeemed by sending the challenge itself (a plain downgrade)."""
-    from tests.authorize.helpers import pkce_pair, redirect_params
+    from tests.authorize.helpers import assert_redirect_params, pkce_pair
 
     _, challenge = pkce_pair()
-    code = redirect_params(
+    code = assert_redirect_params(
         authorize(first_party_spa, code_challenge=challenge, code_challenge_method="S256")
     )["code"]
     assert_invalid_grant(exchange(token_request, first_party_spa, None, code, challenge))
@@ -258,11 +258,11 @@ def test_verifier_for_a_code_without_pkce_is_refused(
 
 @pytest.mark.django_db
 def test_plain_pkce_when_allowed(signing_keys, first_party_spa, authorize, token_request, settings):
-    from tests.authorize.helpers import oauth_settings_with, redirect_params
+    from tests.authorize.helpers import assert_redirect_params, oauth_settings_with
 
     settings.OAUTH_TOKEN = oauth_settings_with(PKCE_ALLOW_PLAIN=True)
     verifier = "p" * 60
-    code = redirect_params(
+    code = assert_redirect_params(
         authorize(first_party_spa, code_challenge=verifier, code_challenge_method="plain")
     )["code"]
     assert_invalid_grant(exchange(token_request, first_party_spa, None, code, "q" * 60))

@@ -53,7 +53,7 @@ def decode(token: str, audience: str = API) -> dict[str, Any]:
     return jwt.decode(token, key, algorithms=[alg], audience=audience)
 
 
-def invalid_grant(response: Any, fragment: str) -> None:
+def assert_invalid_grant(response: Any, fragment: str) -> None:
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_grant"
     assert fragment in response.json()["error_description"]
@@ -102,7 +102,7 @@ def test_audience_may_name_the_issuer_or_the_token_endpoint(exchange, idp, alice
 def test_replayed_assertion_is_refused(exchange, idp, alice):
     assertion = idp.sign()
     assert exchange(assertion).status_code == 200
-    invalid_grant(exchange(assertion), "already been used")
+    assert_invalid_grant(exchange(assertion), "already been used")
 
 
 @pytest.mark.parametrize(
@@ -125,19 +125,19 @@ def test_assertion_claims_are_checked(exchange, idp, alice, overrides, fragment)
     now = int(time.time())
     relative = {"exp", "iat", "nbf"}
     claims = idp.claims(**{k: (now + v if k in relative else v) for k, v in overrides.items()})
-    invalid_grant(exchange(idp.sign(claims)), fragment)
+    assert_invalid_grant(exchange(idp.sign(claims)), fragment)
 
 
 def test_signature_must_be_the_trusted_issuers(exchange, idp, alice):
     impostor = Idp(key=rsa_keypair(kid=idp.key.kid))
-    invalid_grant(exchange(impostor.sign()), "signature")
+    assert_invalid_grant(exchange(impostor.sign()), "signature")
 
 
 def test_none_and_hmac_algorithms_are_refused(exchange, idp, alice):
     claims = idp.claims()
-    invalid_grant(exchange(unsigned_jwt({"alg": "none", "typ": "JWT"}, claims)), "algorithm")
+    assert_invalid_grant(exchange(unsigned_jwt({"alg": "none", "typ": "JWT"}, claims)), "algorithm")
     hs = hmac_signed_jwt({"alg": "HS256", "kid": idp.key.kid}, claims, b"guess")
-    invalid_grant(exchange(hs), "algorithm")
+    assert_invalid_grant(exchange(hs), "algorithm")
 
 
 def test_issuer_trusted_by_another_client_only_is_refused(
@@ -145,14 +145,14 @@ def test_issuer_trusted_by_another_client_only_is_refused(
 ):
     other_idp = Idp(issuer="https://other-idp.example/")
     make_client(name="Other", grant_types=[GRANT], trusted_issuers=[other_idp.entry()])
-    invalid_grant(exchange(other_idp.sign()), "not trusted")
+    assert_invalid_grant(exchange(other_idp.sign()), "not trusted")
 
 
 def test_unknown_or_inactive_subject_is_invalid_grant(exchange, idp, alice):
-    invalid_grant(exchange(idp.sign(sub="nobody")), "not a known, active user")
+    assert_invalid_grant(exchange(idp.sign(sub="nobody")), "not a known, active user")
     alice.is_active = False
     alice.save()
-    invalid_grant(exchange(idp.sign()), "not a known, active user")
+    assert_invalid_grant(exchange(idp.sign()), "not a known, active user")
 
 
 def test_subject_mapping_is_a_setting(exchange, idp, alice, settings):
@@ -180,7 +180,7 @@ def test_missing_assertion_is_invalid_request(token_request, bearer_client, sign
 
 
 def test_garbage_assertion_is_invalid_grant(exchange, alice):
-    invalid_grant(exchange("not-a-jwt"), "The assertion is invalid")
+    assert_invalid_grant(exchange("not-a-jwt"), "The assertion is invalid")
 
 
 def test_client_needs_the_grant_type(token_request, make_client, idp, alice, signing_keys, api):

@@ -33,7 +33,7 @@ def set_oauth(settings, **overrides):
     settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, **overrides}
 
 
-def invalid_grant(response, fragment: str) -> None:
+def assert_invalid_grant(response, fragment: str) -> None:
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["error"] == "invalid_grant"
@@ -122,7 +122,7 @@ def test_reuse_of_rotated_token_revokes_the_whole_family(family_tokens, refresh)
 
     reuse = refresh(first)
 
-    invalid_grant(reuse, "already been used")
+    assert_invalid_grant(reuse, "already been used")
     family = RefreshTokenFamily.objects.get()
     assert family.revoked_at is not None and family.revoked_reason == "reuse"
     # Every access token issued from the family is on the denylist ...
@@ -133,7 +133,7 @@ def test_reuse_of_rotated_token_revokes_the_whole_family(family_tokens, refresh)
         second_access_jti,
     }
     # ... and every refresh token of it, including the unused successor, is dead.
-    invalid_grant(refresh(rotated["refresh_token"]), "revoked")
+    assert_invalid_grant(refresh(rotated["refresh_token"]), "revoked")
     assert RefreshToken.objects.count() == 2
 
 
@@ -163,7 +163,7 @@ def test_reuse_after_leeway_revokes(settings, family_tokens, refresh):
         used_at=timezone.now() - timedelta(seconds=31)
     )
 
-    invalid_grant(refresh(first), "already been used")
+    assert_invalid_grant(refresh(first), "already been used")
     assert RefreshTokenFamily.objects.get().revoked_reason == "reuse"
     assert is_revoked(family_tokens.access_token.jti)
 
@@ -174,7 +174,7 @@ def test_leeway_does_not_revive_a_successor_that_was_already_used(settings, fami
     second = refresh(first).json()["refresh_token"]
     assert refresh(second).status_code == 200
 
-    invalid_grant(refresh(first), "already been used")
+    assert_invalid_grant(refresh(first), "already been used")
     assert RefreshTokenFamily.objects.get().revoked_at is not None
 
 
@@ -212,15 +212,15 @@ def test_token_of_another_client_is_refused_and_left_intact(family_tokens, refre
     other, secret = make_client(name="Other", grant_types=None)
     response = refresh(family_tokens.refresh_token, auth=(other.client_id, secret))
 
-    invalid_grant(response, "not issued to this client")
+    assert_invalid_grant(response, "not issued to this client")
     assert RefreshToken.objects.get().used_at is None
     assert RefreshTokenFamily.objects.get().revoked_at is None
     assert refresh(family_tokens.refresh_token).status_code == 200
 
 
 def test_unknown_token_is_invalid_grant(family_tokens, refresh):
-    invalid_grant(refresh("x" * 43), "invalid")
-    invalid_grant(refresh("x" * 600), "invalid")
+    assert_invalid_grant(refresh("x" * 43), "invalid")
+    assert_invalid_grant(refresh("x" * 600), "invalid")
 
 
 def test_missing_refresh_token_is_invalid_request(family_tokens, token_request, rt_client):
@@ -250,14 +250,14 @@ def test_wrong_client_secret_is_invalid_client(family_tokens, refresh, rt_client
 
 def test_idle_expired_token_is_refused(family_tokens, refresh):
     RefreshToken.objects.update(idle_expires_at=timezone.now() - timedelta(seconds=1))
-    invalid_grant(refresh(family_tokens.refresh_token), "inactivity")
+    assert_invalid_grant(refresh(family_tokens.refresh_token), "inactivity")
     assert RefreshToken.objects.get().used_at is None
     assert RefreshTokenFamily.objects.get().revoked_at is None
 
 
 def test_absolutely_expired_family_is_refused(family_tokens, refresh):
     RefreshTokenFamily.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    invalid_grant(refresh(family_tokens.refresh_token), "expired")
+    assert_invalid_grant(refresh(family_tokens.refresh_token), "expired")
 
 
 def test_lifetimes_follow_settings(settings, offline_api, rt_client, start_family):
@@ -298,14 +298,14 @@ def test_lifetimes_of_zero_mean_unlimited(settings, offline_api, rt_client, star
 def test_inactive_user_is_refused(family_tokens, refresh, resource_owner):
     resource_owner.is_active = False
     resource_owner.save()
-    invalid_grant(refresh(family_tokens.refresh_token), "no longer active")
+    assert_invalid_grant(refresh(family_tokens.refresh_token), "no longer active")
     assert RefreshToken.objects.get().used_at is None
 
 
 def test_api_that_stopped_allowing_offline_access_refuses(family_tokens, refresh, offline_api):
     offline_api.allow_offline_access = False
     offline_api.save()
-    invalid_grant(refresh(family_tokens.refresh_token), "no longer allows")
+    assert_invalid_grant(refresh(family_tokens.refresh_token), "no longer allows")
 
 
 def test_rotation_off_keeps_the_token_and_extends_its_idle_deadline(

@@ -96,7 +96,7 @@ def decode(token: str, audience: str = ORDERS) -> dict[str, Any]:
     return jwt.decode(token, key, algorithms=[alg], audience=audience)
 
 
-def error(response: Any, code: str, fragment: str = "") -> None:
+def assert_error(response: Any, code: str, fragment: str = "") -> None:
     assert response.status_code == 400, response.content
     assert response.json()["error"] == code
     assert fragment in response.json()["error_description"]
@@ -132,7 +132,7 @@ def test_scope_can_narrow(exchange, user_token):
 
 
 def test_scope_never_wider_than_the_subject_tokens(exchange, user_token, api):
-    error(exchange(user_token, audience=API, scope="delete:things"), "invalid_scope")
+    assert_error(exchange(user_token, audience=API, scope="delete:things"), "invalid_scope")
 
 
 def test_policy_may_allow_extra_scopes(exchange, user_token):
@@ -200,7 +200,7 @@ def test_id_token_of_the_client_is_accepted(exchange, alice, gateway, signing_ke
     # An ID token carries no API scopes: only what the policy adds can be granted.
     assert response.json()["scope"] == "read:orders"
     assert decode(response.json()["access_token"])["sub"] == str(alice.pk)
-    error(exchange(id_token, IDT, scope="read:things"), "invalid_scope")
+    assert_error(exchange(id_token, IDT, scope="read:things"), "invalid_scope")
 
 
 def test_id_token_of_another_client_is_refused(exchange, alice, signing_keys):
@@ -215,7 +215,7 @@ def test_id_token_of_another_client_is_refused(exchange, alice, signing_keys):
         },
         typ="JWT",
     )
-    error(exchange(id_token, IDT), "invalid_request", "another client")
+    assert_error(exchange(id_token, IDT), "invalid_request", "another client")
 
 
 def test_jwt_from_a_trusted_issuer_is_accepted(exchange, idp, alice):
@@ -232,7 +232,7 @@ def test_may_act_restricts_the_actor(exchange, idp, alice, token_request, gatewa
     allowed = idp.sign(scope="read:things", may_act={"sub": f"{gateway[0]}@clients"})
     assert exchange(allowed, JWT, actor_token=actor, actor_token_type=AT).status_code == 200
     refused = idp.sign(scope="read:things", may_act={"sub": "someone-else@clients"})
-    error(
+    assert_error(
         exchange(refused, JWT, actor_token=actor, actor_token_type=AT), "invalid_request", "may_act"
     )
 
@@ -244,12 +244,12 @@ def test_may_act_restricts_the_actor(exchange, idp, alice, token_request, gatewa
 def test_missing_subject_parameters_are_invalid_request(exchange, user_token, missing):
     args: dict[str, Any] = {"subject_token": user_token, "subject_token_type": AT}
     args[missing] = None
-    error(exchange(**args), "invalid_request", missing)
+    assert_error(exchange(**args), "invalid_request", missing)
 
 
 def test_unsupported_token_types_are_invalid_request(exchange, user_token):
-    error(exchange(user_token, "urn:ietf:params:oauth:token-type:saml2"), "invalid_request")
-    error(
+    assert_error(exchange(user_token, "urn:ietf:params:oauth:token-type:saml2"), "invalid_request")
+    assert_error(
         exchange(user_token, requested_token_type="urn:ietf:params:oauth:token-type:refresh_token"),
         "invalid_request",
         "requested_token_type",
@@ -257,8 +257,8 @@ def test_unsupported_token_types_are_invalid_request(exchange, user_token):
 
 
 def test_token_of_the_wrong_declared_type_is_invalid_request(exchange, user_token, idp):
-    error(exchange(user_token, IDT), "invalid_request", "not an ID token")
-    error(exchange(idp.sign(), AT), "invalid_request", "not an access token issued here")
+    assert_error(exchange(user_token, IDT), "invalid_request", "not an ID token")
+    assert_error(exchange(idp.sign(), AT), "invalid_request", "not an access token issued here")
 
 
 def test_revoked_subject_token_is_invalid_request(exchange, user_token, make_client):
@@ -268,7 +268,7 @@ def test_revoked_subject_token_is_invalid_request(exchange, user_token, make_cli
 
     claims = jwt.decode(user_token, options={"verify_signature": False})
     revoke_access_tokens([(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=UTC))])
-    error(exchange(user_token), "invalid_request", "revoked")
+    assert_error(exchange(user_token), "invalid_request", "revoked")
 
 
 def test_expired_or_garbage_subject_token_is_invalid_request(exchange, alice, signing_keys):
@@ -286,12 +286,12 @@ def test_expired_or_garbage_subject_token_is_invalid_request(exchange, alice, si
         },
         typ="at+jwt",
     )
-    error(exchange(expired), "invalid_request", "expired")
-    error(exchange("garbage"), "invalid_request")
+    assert_error(exchange(expired), "invalid_request", "expired")
+    assert_error(exchange("garbage"), "invalid_request")
 
 
 def test_untrusted_jwt_is_invalid_request(exchange, alice):
-    error(
+    assert_error(
         exchange(Idp(issuer="https://stranger.example/").sign(), JWT),
         "invalid_request",
         "not trusted",
@@ -299,13 +299,13 @@ def test_untrusted_jwt_is_invalid_request(exchange, alice):
 
 
 def test_jwt_subject_without_a_local_user_is_invalid_grant(exchange, idp, alice):
-    error(exchange(idp.sign(sub="nobody"), JWT), "invalid_grant")
+    assert_error(exchange(idp.sign(sub="nobody"), JWT), "invalid_grant")
 
 
 def test_inactive_user_cannot_be_exchanged(exchange, user_token, alice):
     alice.is_active = False
     alice.save()
-    error(exchange(user_token), "invalid_request", "no longer valid")
+    assert_error(exchange(user_token), "invalid_request", "no longer valid")
 
 
 def test_another_clients_own_token_is_not_a_subject(exchange, token_request, make_client, api):
@@ -314,16 +314,20 @@ def test_another_clients_own_token_is_not_a_subject(exchange, token_request, mak
     m2m = token_request(
         {"grant_type": "client_credentials", "audience": API}, auth=(other.client_id, secret)
     ).json()["access_token"]
-    error(exchange(m2m), "invalid_request", "represent a user")
+    assert_error(exchange(m2m), "invalid_request", "represent a user")
 
 
 def test_actor_parameters_come_together(exchange, user_token):
-    error(exchange(user_token, actor_token=user_token), "invalid_request", "actor_token_type")
-    error(exchange(user_token, actor_token_type=AT), "invalid_request", "without an actor_token")
+    assert_error(
+        exchange(user_token, actor_token=user_token), "invalid_request", "actor_token_type"
+    )
+    assert_error(
+        exchange(user_token, actor_token_type=AT), "invalid_request", "without an actor_token"
+    )
 
 
 def test_invalid_actor_token_is_invalid_request(exchange, user_token):
-    error(
+    assert_error(
         exchange(user_token, actor_token="garbage", actor_token_type=AT),
         "invalid_request",
         "actor_token",
@@ -339,7 +343,7 @@ def test_invalid_actor_token_is_invalid_request(exchange, user_token):
     ],
 )
 def test_targets_outside_the_policy_are_invalid_target(exchange, user_token, extra, fragment):
-    error(exchange(user_token, **extra), "invalid_target", fragment)
+    assert_error(exchange(user_token, **extra), "invalid_target", fragment)
 
 
 def test_policy_audience_that_is_not_an_api_is_invalid_target(exchange, user_token, gateway):
@@ -348,7 +352,7 @@ def test_policy_audience_that_is_not_an_api_is_invalid_target(exchange, user_tok
     client = Client.objects.get(client_id=gateway[0])
     client.exchange_audiences = ["https://ghost.example.com"]
     client.save()
-    error(
+    assert_error(
         exchange(user_token, audience="https://ghost.example.com"),
         "invalid_target",
         "not a known API",
@@ -368,7 +372,7 @@ def test_client_without_a_policy_may_not_exchange(
         },
         auth=(client.client_id, secret),
     )
-    error(response, "invalid_target", "may not exchange")
+    assert_error(response, "invalid_target", "may not exchange")
 
 
 def test_client_needs_the_grant_type(token_request, make_client, user_token, orders_api):
@@ -382,7 +386,7 @@ def test_client_needs_the_grant_type(token_request, make_client, user_token, ord
         },
         auth=(client.client_id, secret),
     )
-    error(response, "unauthorized_client")
+    assert_error(response, "unauthorized_client")
 
 
 @pytest.mark.parametrize(
@@ -473,8 +477,8 @@ def test_dpop_bound_subject_token_needs_a_proof_of_its_key(
         "subject_token_type": AT,
         "audience": ORDERS,
     }
-    error(token_request(data, auth=gateway), "invalid_request", "DPoP-bound")
-    error(
+    assert_error(token_request(data, auth=gateway), "invalid_request", "DPoP-bound")
+    assert_error(
         token_request(data, auth=gateway, HTTP_DPOP=ProofKey().proof()),
         "invalid_request",
         "DPoP-bound",

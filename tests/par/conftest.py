@@ -12,6 +12,9 @@ from django.db.models import F
 from oauth_token.authorize.par import REQUEST_URI_PREFIX
 from oauth_token.core import secrets
 from oauth_token.models import Client, PushedAuthorizationRequest
+from tests.authorize.fixtures import authorize, browser, first_party_app, pkce, user, web_app
+
+__all__ = ["authorize", "browser", "first_party_app", "pkce", "user", "web_app"]
 
 CALLBACK = "https://app.example.com/callback"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

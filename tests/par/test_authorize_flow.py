@@ -36,7 +36,7 @@ def signed_in(db):
     return browser
 
 
-def redirect_query(response):
+def assert_redirect(response):
     assert response.status_code == 302, response.content[:300]
     parts = urlsplit(response["Location"])
     return f"{parts.scheme}://{parts.netloc}{parts.path}", {
@@ -58,7 +58,7 @@ def test_pushed_request_through_authorize_to_tokens(
         auth=(client.client_id, secret),
     ).json()["request_uri"]
 
-    target, query = redirect_query(
+    target, query = assert_redirect(
         authorize(signed_in, client_id=client.client_id, request_uri=request_uri)
     )
     assert target == CALLBACK
@@ -85,7 +85,7 @@ def test_parameters_in_the_url_do_not_override_the_pushed_ones(own_app, push, si
     request_uri = push(authorization_request(), auth=(client.client_id, secret)).json()[
         "request_uri"
     ]
-    target, query = redirect_query(
+    target, query = assert_redirect(
         authorize(
             signed_in,
             client_id=client.client_id,
@@ -118,7 +118,7 @@ def test_request_uri_used_by_one_browser_is_refused_to_another(own_app, push, si
     request_uri = push(authorization_request(), auth=(client.client_id, secret)).json()[
         "request_uri"
     ]
-    redirect_query(authorize(signed_in, client_id=client.client_id, request_uri=request_uri))
+    assert_redirect(authorize(signed_in, client_id=client.client_id, request_uri=request_uri))
     other = BrowserClient()
     other.force_login(get_user_model().objects.create_user("eve", password="pw"))
     response = other.get(
@@ -149,12 +149,12 @@ def test_require_par_client_can_push_and_must(make_client, api, push, signed_in)
         require_par=True,
     )
     plain = authorize(signed_in, client_id=client.client_id, **authorization_request())
-    _, query = redirect_query(plain)
+    _, query = assert_redirect(plain)
     assert query["error"] == "invalid_request"
     assert not AuthorizationCode.objects.exists()
     response = push(authorization_request(), auth=(client.client_id, secret))
     assert response.status_code == 201, response.content
-    _, query = redirect_query(
+    _, query = assert_redirect(
         authorize(signed_in, client_id=client.client_id, request_uri=response.json()["request_uri"])
     )
     assert query["code"]

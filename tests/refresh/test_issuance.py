@@ -11,8 +11,6 @@ from oauth_token.tokens import refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
-JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
-
 
 def test_offline_access_for_a_user_starts_a_family(
     offline_api, rt_client, start_family, resource_owner
@@ -74,35 +72,6 @@ def test_no_refresh_token_without_a_user(offline_api, rt_client, start_family):
     issued = start_family(client, user=None)
     assert issued.refresh_token is None and issued.refresh_family is None
     assert not RefreshTokenFamily.objects.exists()
-
-
-def test_public_client_with_dpop_proof_gets_a_bound_family(
-    offline_api, public_rt_client, start_family
-):
-    start_family(public_rt_client, dpop_jkt=JKT)
-    assert RefreshTokenFamily.objects.get().dpop_jkt == JKT
-
-
-def test_public_client_without_proof_gets_an_unbound_family(
-    offline_api, public_rt_client, start_family
-):
-    start_family(public_rt_client)
-    assert RefreshTokenFamily.objects.get().dpop_jkt is None
-
-
-def test_confidential_client_family_is_not_bound_by_default(offline_api, rt_client, start_family):
-    client, _ = rt_client
-    start_family(client, dpop_jkt=JKT)
-    assert RefreshTokenFamily.objects.get().dpop_jkt is None
-
-
-def test_confidential_client_family_is_bound_when_settings_say_so(
-    settings, offline_api, rt_client, start_family
-):
-    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS": True}
-    client, _ = rt_client
-    start_family(client, dpop_jkt=JKT)
-    assert RefreshTokenFamily.objects.get().dpop_jkt == JKT
 
 
 def test_issuance_returns_the_family_it_started(offline_api, rt_client, start_family):

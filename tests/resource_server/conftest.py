@@ -17,17 +17,6 @@ API = "https://api.example.com"
 
 
 @pytest.fixture
-def m2m_token(signing_keys, m2m_client, token_request) -> str:
-    """A client_credentials token obtained from the token endpoint."""
-    client, secret = m2m_client
-    response = token_request(
-        {"grant_type": "client_credentials", "audience": API}, auth=(client.client_id, secret)
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["access_token"])
-
-
-@pytest.fixture
 def user(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("alice", "alice@example.com", "pw")
 
@@ -69,24 +58,3 @@ def forge(signing_keys) -> Callable[..., str]:
         return keyring.sign(claims, alg="RS256", typ=typ)
 
     return sign
-
-
-@pytest.fixture
-def proof_key() -> Any:
-    from tests.dpop_helpers import ProofKey
-
-    return ProofKey("ES256")
-
-
-@pytest.fixture
-def dpop_token(signing_keys, m2m_client, token_request, proof_key) -> str:
-    """A DPoP-bound client_credentials token, bound to ``proof_key``."""
-    client, secret = m2m_client
-    response = token_request(
-        {"grant_type": "client_credentials", "audience": API},
-        auth=(client.client_id, secret),
-        HTTP_DPOP=proof_key.proof(),
-    )
-    assert response.status_code == 200, response.content
-    assert response.json()["token_type"] == "DPoP"
-    return str(response.json()["access_token"])

@@ -8,9 +8,14 @@ import pytest
 from django.test import Client as BrowserClient
 
 from oauth_token.models import AuthorizationCode
+from tests.authorize.helpers import (
+    CALLBACK,
+    ISSUER,
+    assert_redirect_params,
+    authorize_url,
+    oauth_settings_with,
+)
 from tests.conftest import _urlencode, basic
-
-from .helpers import CALLBACK, ISSUER, authorize_url, oauth_settings_with, redirect_params
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +50,7 @@ def test_pushed_request_yields_a_code(browser, first_party_app, pkce):
     response = browser.get(
         authorize_url(client_id=client.client_id, request_uri=request_uri, state="ignored")
     )
-    params = redirect_params(response)
+    params = assert_redirect_params(response)
     assert params["state"] == "pushed-state" and params["iss"] == ISSUER
     code = AuthorizationCode.objects.get()
     assert code.nonce == "pushed-nonce" and code.code_challenge == pkce[1]
@@ -68,7 +73,7 @@ def test_login_resumes_with_the_request_uri_only(first_party_app, pkce, user):
     anonymous.post(
         response["Location"], {"username": "alice", "password": "correct horse", "next": next_url}
     )
-    params = redirect_params(anonymous.get(next_url))
+    params = assert_redirect_params(anonymous.get(next_url))
     assert params["code"] and params["state"] == "pushed-state"
 
 
@@ -81,7 +86,7 @@ def test_consent_for_a_pushed_request(browser, web_app, pkce):
     response = browser.post(
         "/authorize/decision", {"transaction": transaction, "decision": "allow"}
     )
-    assert redirect_params(response)["code"]
+    assert assert_redirect_params(response)["code"]
 
 
 def test_pushed_request_of_another_client_is_an_error_page(browser, first_party_app, web_app, pkce):
@@ -97,14 +102,14 @@ def test_client_requiring_par_refuses_plain_requests(authorize, first_party_app,
     client, secret = first_party_app
     client.require_par = True
     client.save()
-    params = redirect_params(authorize(client))
+    params = assert_redirect_params(authorize(client))
     assert params["error"] == "invalid_request" and "pushed" in params["error_description"]
     request_uri = push(client, secret, pkce)
     response = authorize(client, request_uri=request_uri)
-    assert redirect_params(response)["code"]
+    assert assert_redirect_params(response)["code"]
 
 
 def test_server_wide_par_requirement(authorize, first_party_app, settings):
     settings.OAUTH_TOKEN = oauth_settings_with(REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=True)
     client, _ = first_party_app
-    assert redirect_params(authorize(client))["error"] == "invalid_request"
+    assert assert_redirect_params(authorize(client))["error"] == "invalid_request"

@@ -9,8 +9,7 @@ import pytest
 
 from tests import kit
 from tests.dpop_helpers import ProofKey
-
-from .conftest import parallel, post_to
+from tests.live_workers import parallel, post_to
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
