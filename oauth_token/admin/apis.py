@@ -38,9 +38,10 @@ class ApiAdmin(admin.ModelAdmin):
         "access_token_lifetime",
         "signing_alg",
         "allow_offline_access",
+        "rbac",
         "created_at",
     ]
-    list_filter = ["allow_offline_access", "signing_alg"]
+    list_filter = ["allow_offline_access", "rbac", "signing_alg"]
     search_fields = ["identifier", "name", "scopes__name"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ApiScopeInline]

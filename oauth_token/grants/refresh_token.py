@@ -46,8 +46,9 @@ class RefreshTokenGrant(BaseGrant):
         user = self.check_user(family)
         api = self.family_api(family)
         scopes = self.narrow(context.request.scopes(), tuple(family.scopes))
+        lifetimes = refresh_tokens.Lifetimes.of(context.client)
         if action != REPLAY:
-            action = self.consume(family, token, presented, action, now)
+            action = self.consume(family, token, presented, action, now, lifetimes)
         return GrantResult(
             subject=family.subject,
             api=api,
@@ -56,7 +57,7 @@ class RefreshTokenGrant(BaseGrant):
             auth_time=int(family.auth_time.timestamp()) if family.auth_time else None,
             extra_claims=dict(family.extra_claims or {}),
             continued_family=ContinuedFamily(
-                family, refresh_tokens.continue_family(family, token, presented, action)
+                family, refresh_tokens.continue_family(family, token, presented, action, lifetimes)
             ),
         )
 
@@ -176,12 +177,13 @@ class RefreshTokenGrant(BaseGrant):
         presented: str,
         action: str,
         now: datetime,
+        lifetimes: refresh_tokens.Lifetimes,
     ) -> str:
         """Rotation: one conditional UPDATE (``WHERE used_at IS NULL``); a request that finds
         it already done lost a race the family lock did not serialise, and is reuse."""
         if action == KEEP:
             RefreshToken.objects.filter(pk=token.pk).update(
-                last_used_at=now, idle_expires_at=refresh_tokens.idle_expiry(family, now)
+                last_used_at=now, idle_expires_at=refresh_tokens.idle_expiry(family, now, lifetimes)
             )
             return KEEP
         claimed = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True).update(

@@ -32,6 +32,8 @@ def api_row(api: Api) -> dict[str, Any]:
         "token_lifetime": api.access_token_lifetime,
         "signing_alg": api.signing_alg,
         "allow_offline_access": api.allow_offline_access,
+        "rbac": api.rbac,
+        "permissions_in_token": api.permissions_in_token,
         "created_at": iso(api.created_at),
     }
 
@@ -51,6 +53,9 @@ def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
         "require_dpop": client.require_dpop,
         "require_par": client.require_par,
         "is_active": client.is_active,
+        "access_token_lifetime": client.access_token_lifetime,
+        "refresh_token_lifetime": client.refresh_token_lifetime,
+        "refresh_idle_lifetime": client.refresh_idle_lifetime,
         "created_at": iso(client.created_at),
         "updated_at": iso(client.updated_at),
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from oauth_token.conf import oauth_settings
@@ -32,6 +33,15 @@ class Api(models.Model):
     allow_offline_access = models.BooleanField(
         default=False, help_text="Whether refresh tokens may be issued for this API."
     )
+    rbac = models.BooleanField(
+        default=False,
+        verbose_name="RBAC",
+        help_text="Limit what a user can be granted to the permissions of the user's roles.",
+    )
+    permissions_in_token = models.BooleanField(
+        default=False,
+        help_text="With RBAC: access tokens carry the user's permissions as `permissions`.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,6 +52,11 @@ class Api(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.identifier})"
+
+    def clean(self) -> None:
+        """As in Auth0, permissions go into tokens only for an API that enforces RBAC."""
+        if self.permissions_in_token and not self.rbac:
+            raise ValidationError("Permissions in the token need RBAC on the API (--rbac).")
 
 
 class ApiScope(models.Model):

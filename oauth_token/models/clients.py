@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from oauth_token.core.secrets import new_alphanumeric
@@ -51,6 +52,25 @@ class Client(models.Model):
     require_dpop = models.BooleanField(default=False)
     require_par = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Per-client lifetimes in seconds (empty = fall back to the API, then OAUTH_TOKEN).
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds; empty = the API's lifetime.",
+    )
+    refresh_token_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Absolute refresh-token lifetime in seconds (0 = unlimited); "
+        "empty = REFRESH_TOKEN_ABSOLUTE_LIFETIME.",
+    )
+    refresh_idle_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Refresh-token inactivity lifetime in seconds (0 = unlimited); "
+        "empty = REFRESH_TOKEN_IDLE_LIFETIME.",
+    )
     exchange_audiences = models.JSONField(
         default=list,
         blank=True,

@@ -238,12 +238,20 @@ def create_api(
     token_lifetime: int | None = None,
     allow_offline_access: bool = False,
     signing_alg: str | None = None,
+    rbac: bool = False,
+    permissions_in_token: bool = False,
 ) -> Api:
     scopes = list(dict.fromkeys(scopes))
     for scope in scopes:
         validate_scope_name(scope)
     with transaction.atomic():
-        api = Api(identifier=identifier, name=name, allow_offline_access=allow_offline_access)
+        api = Api(
+            identifier=identifier,
+            name=name,
+            allow_offline_access=allow_offline_access,
+            rbac=rbac,
+            permissions_in_token=permissions_in_token,
+        )
         if token_lifetime is not None:
             api.access_token_lifetime = token_lifetime
         if signing_alg:

@@ -37,6 +37,10 @@ class ClientInfo:
     require_par: bool
     is_active: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per-client lifetimes (seconds); None falls back to the API, then the settings.
+    access_token_lifetime: int | None = None
+    refresh_token_lifetime: int | None = None
+    refresh_idle_lifetime: int | None = None
 
     @property
     def is_public(self) -> bool:
@@ -56,6 +60,8 @@ class ApiInfo:
     access_token_lifetime: int
     signing_alg: str
     allow_offline_access: bool
+    rbac: bool = False
+    permissions_in_token: bool = False
 
 
 def _plausible(value: object, max_length: int) -> bool:
@@ -96,6 +102,9 @@ def client_snapshot(client: Any) -> ClientInfo:
         require_par=client.require_par,
         is_active=client.is_active,
         extra=_client_extra(client),
+        access_token_lifetime=client.access_token_lifetime,
+        refresh_token_lifetime=client.refresh_token_lifetime,
+        refresh_idle_lifetime=client.refresh_idle_lifetime,
     )
 
 
@@ -167,6 +176,8 @@ def _api_row(identifier: str) -> ApiInfo | None:
         access_token_lifetime=row.access_token_lifetime,
         signing_alg=row.signing_alg,
         allow_offline_access=row.allow_offline_access,
+        rbac=row.rbac,
+        permissions_in_token=row.permissions_in_token,
     )
 
 

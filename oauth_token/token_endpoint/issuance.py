@@ -16,6 +16,7 @@ from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, secrets
 from oauth_token.models import RefreshTokenFamily
 from oauth_token.registry import keyring
+from oauth_token.registry.snapshots import ApiInfo, ClientInfo
 from oauth_token.token_endpoint.context import (
     AccessToken,
     GrantResult,
@@ -41,15 +42,20 @@ def access_token_audience(result: GrantResult) -> str | list[str]:
     return audiences[0] if len(audiences) == 1 else audiences
 
 
+def access_token_lifetime(client: ClientInfo, api: ApiInfo | None) -> int:
+    """The client's lifetime if set, else the API's, else the settings' (DESIGN.md)."""
+    if client.access_token_lifetime:
+        return client.access_token_lifetime
+    if api is not None:
+        return api.access_token_lifetime
+    return int(oauth_settings.ACCESS_TOKEN_LIFETIME)
+
+
 def mint_access_token(
     result: GrantResult, context: TokenContext, now: int | None = None
 ) -> AccessToken:
     now = int(time.time()) if now is None else now
-    lifetime = (
-        result.api.access_token_lifetime
-        if result.api
-        else int(oauth_settings.ACCESS_TOKEN_LIFETIME)
-    )
+    lifetime = access_token_lifetime(context.client, result.api)
     jti = secrets.new_identifier(16)
     claims: dict[str, Any] = {
         "iss": endpoints.issuer(),
@@ -124,6 +130,7 @@ def _refresh(
         auth_time=result.auth_time,
         grant_type=context.grant_type,
         dpop_jkt=refresh_tokens.dpop_binding(context.client, context.dpop_jkt),
+        lifetimes=refresh_tokens.Lifetimes.of(context.client),
     )
     refresh_tokens.record_access_token(family, access.jti, access.expires_at)
     return family, value

@@ -22,6 +22,7 @@ Who calls what:
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,17 +51,31 @@ KEEP = "keep"  # rotation off: the presented token stays valid, none is returned
 # --- settings -------------------------------------------------------------------------------
 
 
-def _seconds(name: str) -> timedelta | None:
-    value = getattr(oauth_settings, name)
+def _seconds(name: str, override: int | None = None) -> timedelta | None:
+    value = getattr(oauth_settings, name) if override is None else override
     return timedelta(seconds=int(value)) if value else None
 
 
-def absolute_lifetime() -> timedelta | None:
-    return _seconds("REFRESH_TOKEN_ABSOLUTE_LIFETIME")
+@dataclass(frozen=True)
+class Lifetimes:
+    """A client's refresh-token lifetimes in seconds (None: the settings'; 0: unlimited)."""
+
+    absolute: int | None = None
+    idle: int | None = None
+
+    @classmethod
+    def of(cls, client: ClientInfo | None) -> Lifetimes:
+        if client is None:
+            return cls()
+        return cls(client.refresh_token_lifetime, client.refresh_idle_lifetime)
 
 
-def idle_lifetime() -> timedelta | None:
-    return _seconds("REFRESH_TOKEN_IDLE_LIFETIME")
+def absolute_lifetime(lifetimes: Lifetimes = Lifetimes()) -> timedelta | None:
+    return _seconds("REFRESH_TOKEN_ABSOLUTE_LIFETIME", lifetimes.absolute)
+
+
+def idle_lifetime(lifetimes: Lifetimes = Lifetimes()) -> timedelta | None:
+    return _seconds("REFRESH_TOKEN_IDLE_LIFETIME", lifetimes.idle)
 
 
 def reuse_leeway() -> timedelta:
@@ -71,9 +86,11 @@ def rotation_enabled() -> bool:
     return bool(oauth_settings.REFRESH_TOKEN_ROTATION)
 
 
-def idle_expiry(family: RefreshTokenFamily, now: datetime) -> datetime | None:
+def idle_expiry(
+    family: RefreshTokenFamily, now: datetime, lifetimes: Lifetimes = Lifetimes()
+) -> datetime | None:
     """Inactivity deadline of a token used or issued at ``now``, never past the family's."""
-    idle = idle_lifetime()
+    idle = idle_lifetime(lifetimes)
     if idle is None:
         return family.expires_at
     deadline = now + idle
@@ -155,10 +172,12 @@ def start_family(
     auth_time: int | None,
     grant_type: str,
     dpop_jkt: str | None,
+    lifetimes: Lifetimes = Lifetimes(),
 ) -> tuple[RefreshTokenFamily, str]:
-    """A new family and its first refresh token (random, 256 bits); returns both."""
+    """A new family and its first refresh token (random, 256 bits); returns both. The
+    family's absolute expiry is fixed now, from the client's lifetime or the settings'."""
     now = timezone.now()
-    lifetime = absolute_lifetime()
+    lifetime = absolute_lifetime(lifetimes)
     family = RefreshTokenFamily.objects.create(
         client_id=client_pk,
         user=user,
@@ -172,23 +191,29 @@ def start_family(
         created_at=now,
         expires_at=now + lifetime if lifetime else None,
     )
-    return family, _new_token(family, parent=None, value=secrets.new_secret(32))
+    return family, _new_token(family, None, secrets.new_secret(32), lifetimes)
 
 
-def _new_token(family: RefreshTokenFamily, parent: RefreshToken | None, value: str) -> str:
+def _new_token(
+    family: RefreshTokenFamily, parent: RefreshToken | None, value: str, lifetimes: Lifetimes
+) -> str:
     now = timezone.now()
     RefreshToken.objects.create(
         family=family,
         parent=parent,
         token_digest=secrets.digest(value),
         created_at=now,
-        idle_expires_at=idle_expiry(family, now),
+        idle_expires_at=idle_expiry(family, now, lifetimes),
     )
     return value
 
 
 def continue_family(
-    family: RefreshTokenFamily, parent: RefreshToken, presented: str, action: str
+    family: RefreshTokenFamily,
+    parent: RefreshToken,
+    presented: str,
+    action: str,
+    lifetimes: Lifetimes = Lifetimes(),
 ) -> str | None:
     """The refresh token to return for ``presented`` once the grant decided ``action``: its
     new successor (ROTATE), the successor issued moments ago (REPLAY), or none (KEEP)."""
@@ -199,7 +224,7 @@ def continue_family(
         if value is None:
             raise RuntimeError("A refresh-token replay was accepted without a successor.")
         return value
-    return _new_token(family, parent=parent, value=successor_value(presented, family.pk))
+    return _new_token(family, parent, successor_value(presented, family.pk), lifetimes)
 
 
 def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:

@@ -87,6 +87,8 @@ def test_list(manage, api):
             "token_lifetime": 86400,
             "signing_alg": "RS256",
             "allow_offline_access": False,
+            "rbac": False,
+            "permissions_in_token": False,
             "created_at": api.created_at.isoformat(),
         }
     ]
