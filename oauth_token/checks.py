@@ -90,6 +90,7 @@ def _settings_errors() -> list[Any]:
         "DEVICE_CODE_LIFETIME",
         "DEVICE_CODE_INTERVAL",
         "DEVICE_ACTIVATION_MAX_FAILURES",
+        "DEVICE_ACTIVATION_MAX_FAILURES_PER_IP",
         "DEVICE_ACTIVATION_FAILURE_WINDOW",
         "PAR_LIFETIME",
         "DPOP_IAT_WINDOW",
@@ -112,7 +113,7 @@ def _settings_errors() -> list[Any]:
                     id="oauth_token.E006",
                 )
             )
-    errors += _dpop_errors()
+    errors += _dpop_errors() + _outbound_errors()
     if oauth_settings.CACHE_ALIAS not in settings.CACHES:
         errors.append(
             Error("OAUTH_TOKEN['CACHE_ALIAS'] names no entry of CACHES.", id="oauth_token.E007")
@@ -189,6 +190,22 @@ def _dpop_errors() -> list[Any]:
             )
         )
     return errors
+
+
+def _outbound_errors() -> list[Any]:
+    """core/outbound.py's guards: a positive deadline and size, a boolean address switch."""
+    user = oauth_settings.user_settings
+    problems = []
+    timeout = oauth_settings.OUTBOUND_TIMEOUT
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout < 60:
+        problems.append("OUTBOUND_TIMEOUT must be a number of seconds between 0 and 60")
+    for name in ("OUTBOUND_MAX_BYTES", "OUTBOUND_FAILURE_CACHE_SECONDS"):
+        value = user.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            problems.append(f"{name} must be a positive integer")
+    if not isinstance(user.get("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", False), bool):
+        problems.append("OUTBOUND_ALLOW_PRIVATE_ADDRESSES must be True or False")
+    return [Error(f"OAUTH_TOKEN: {p}.", id="oauth_token.E090") for p in problems]
 
 
 def _migrations_pending() -> bool:

@@ -36,10 +36,12 @@ DEFAULTS: dict[str, Any] = {
     # confidential clients' too when True.
     "DPOP_BIND_CONFIDENTIAL_REFRESH_TOKENS": False,
     # Device authorization (RFC 8628): code lifetime, minimum polling interval, and how many
-    # wrong user codes a person (or an IP address) may enter at /activate per window.
+    # wrong user codes a person, and an IP address (higher: people share addresses behind a
+    # NAT), may enter at /activate per window.
     "DEVICE_CODE_LIFETIME": 900,
     "DEVICE_CODE_INTERVAL": 5,
     "DEVICE_ACTIVATION_MAX_FAILURES": 10,
+    "DEVICE_ACTIVATION_MAX_FAILURES_PER_IP": 100,
     "DEVICE_ACTIVATION_FAILURE_WINDOW": 900,
     # Pushed authorization requests (RFC 9126): request_uri lifetime, and whether every client
     # must push its authorization requests (Client.require_par does it per client).
@@ -71,6 +73,15 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK_SKEW": 30,
     # How long a fetched client `jwks_uri` document is trusted, and the JWKS endpoint's max-age.
     "JWKS_CACHE_SECONDS": 300,
+    # Outbound requests to URLs that clients or trusted issuers name (core/outbound.py): a
+    # total deadline in seconds (connect, TLS, request and whole response), the largest
+    # response body, how long a failed URL is not retried, and whether loopback, private and
+    # link-local addresses may be fetched (only for development and tests: an SSRF otherwise).
+    "OUTBOUND_TIMEOUT": 3.0,
+    "OUTBOUND_MAX_BYTES": 256 * 1024,
+    "OUTBOUND_FAILURE_CACHE_SECONDS": 30,
+    "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": False,
+    # Former name of OUTBOUND_TIMEOUT, still honoured when OUTBOUND_TIMEOUT is not set.
     "JWKS_FETCH_TIMEOUT": 3.0,
     # Cache alias for replay caches, nonces, throttles and cached lookups.
     "CACHE_ALIAS": "default",
@@ -151,6 +162,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_AFTER": 2,
 }
 
+# Former names still honoured when the new name is not set: new -> old.
+RENAMED = {"OUTBOUND_TIMEOUT": "JWKS_FETCH_TIMEOUT"}
+
 IMPORT_STRINGS = {"CLAIMS_FUNCTION", "CLIENT_IP_FUNCTION", "EXTERNAL_USER_LOOKUP"}
 
 
@@ -169,7 +183,11 @@ class OAuthTokenSettings:
             raise AttributeError(f"Invalid oauth_token setting: {name!r}")
         if name in self._cached:
             return self._cached[name]
-        value = self.user_settings.get(name, DEFAULTS[name])
+        user = self.user_settings
+        if name not in user and RENAMED.get(name) in user:
+            value = user[RENAMED[name]]
+        else:
+            value = user.get(name, DEFAULTS[name])
         if name in IMPORT_STRINGS and isinstance(value, str):
             value = import_string(value)
         self._cached[name] = value

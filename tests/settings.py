@@ -71,4 +71,7 @@ LOGIN_URL = "/accounts/login/"
 OAUTH_TOKEN = {
     "ISSUER": "https://auth.example.test/",
     "KEY_ENCRYPTION_KEY": "test-key-encryption-key-0123456789abcdef",
+    # Tests serve jwks_uri, metadata documents and logout endpoints on 127.0.0.1;
+    # tests/security/test_outbound_fetch_attacks.py turns this off to show the default refuses.
+    "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": True,
 }

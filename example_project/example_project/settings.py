@@ -102,6 +102,9 @@ OAUTH_TOKEN = {
         default="example-project-development-kek-0123456789" if DEBUG else None,
     ),
     "RESOURCE_SERVER_AUDIENCE": "https://api.example.com",
+    # Client jwks_uri, metadata documents and back-channel logout URIs on 127.0.0.1 work while
+    # developing; in production only public addresses are fetched (no SSRF into the network).
+    "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": DEBUG,
 }
 
 LOGGING = {

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, secrets, throttle
-from oauth_token.errors import ServerError, TooManyAttempts
+from oauth_token.errors import ServerError
 from oauth_token.models import DeviceCode, DeviceCodeStatus
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo
 
@@ -99,24 +99,42 @@ def start(client: ClientInfo, scopes: tuple[str, ...], api: ApiInfo | None) -> D
 # /activate --------------------------------------------------------------------------------
 
 
-def check_throttle(user_key: str, ip: str | None) -> None:
-    """Refuse further guesses once a person or an address has entered too many wrong codes
-    (RFC 8628 §5.1). A correct code does not reset the count: anyone can obtain a valid code
-    from /oauth/device/code, so resetting would let an attacker interleave guesses with it."""
-    limit = int(oauth_settings.DEVICE_ACTIVATION_MAX_FAILURES)
-    for subject in _throttle_subjects(user_key, ip):
-        if throttle.failures(_THROTTLE, subject) >= limit:
-            raise TooManyAttempts("Too many wrong codes; try again later.")
+class ActivationThrottle:
+    """Wrong user codes per person and per address (RFC 8628 §5.1), on the shared
+    fixed-window counter: every lookup is counted first and refused once a new count exceeds
+    the limit; a code that was found gives its count back. The per-address limit is higher,
+    so one person guessing behind a NAT does not lock out everyone else there. A correct code
+    does not reset the count: anyone can obtain a valid code from /oauth/device/code, so
+    resetting would let an attacker interleave guesses with it."""
 
+    def __init__(self, user_key: str, ip: str | None):
+        window = int(oauth_settings.DEVICE_ACTIVATION_FAILURE_WINDOW)
+        self.counters = [
+            throttle.Counter(
+                _THROTTLE,
+                "user",
+                user_key,
+                int(oauth_settings.DEVICE_ACTIVATION_MAX_FAILURES),
+                window,
+            )
+        ]
+        if ip:
+            self.counters.append(
+                throttle.Counter(
+                    _THROTTLE,
+                    "ip",
+                    ip,
+                    int(oauth_settings.DEVICE_ACTIVATION_MAX_FAILURES_PER_IP),
+                    window,
+                )
+            )
 
-def record_wrong_code(user_key: str, ip: str | None) -> None:
-    window = int(oauth_settings.DEVICE_ACTIVATION_FAILURE_WINDOW)
-    for subject in _throttle_subjects(user_key, ip):
-        throttle.record_failure(_THROTTLE, subject, window)
+    def begin(self) -> None:
+        throttle.attempt(self.counters, lambda counter: "Too many wrong codes; try again later.")
 
-
-def _throttle_subjects(user_key: str, ip: str | None) -> list[str]:
-    return [f"user:{user_key}"] + ([f"ip:{ip}"] if ip else [])
+    def found(self) -> None:
+        for counter in self.counters:
+            counter.give_back()
 
 
 def find_pending(user_code: str, now: datetime | None = None) -> DeviceCode | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,8 +22,22 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 SIGNING_KEY_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+# RFC 9864 §2.2: "Ed25519" is the fully-specified name of EdDSA over Ed25519 and deprecates
+# the polymorphic "EdDSA"; both are accepted wherever either is, for the same keys.
+ED25519_ALGORITHMS = ("EdDSA", "Ed25519")
 ASYMMETRIC_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        *ED25519_ALGORITHMS,
+    }
 )
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 
@@ -36,10 +51,73 @@ _THUMBPRINT_MEMBERS = {
     "OKP": ("crv", "kty", "x"),
 }
 _SEAL_VERSION = "v1"
+# RFC 7519 §2 NumericDate claims, and the latest instant accepted in one (9999-12-31T23:59:59Z):
+# beyond it datetime, cache expiries and database columns overflow.
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+MAX_NUMERIC_DATE = 253402300799
+_MAX_DEPTH = 16
 
 
 class JoseError(Exception):
     """A token or key could not be parsed or verified; the message is safe to show a client."""
+
+
+class MalformedToken(JoseError):
+    """The token's JSON is not what RFC 7519 allows: for example a number that is not finite
+    (``NaN``, ``Infinity``, ``1e400``) or a NumericDate out of range."""
+
+
+def _decoder() -> jwt.PyJWT:
+    """PyJWT knowing RFC 9864's "Ed25519" as well as "EdDSA" (same verifier; keys are
+    restricted to the Ed25519 curve by ``algorithms_for_jwk``). A private instance: PyJWT's
+    global algorithm registry is left untouched."""
+    decoder = jwt.PyJWT()
+    # PyJWT exposes no public way to extend one instance's algorithms but its JWS object.
+    decoder._jws.register_algorithm("Ed25519", OKPAlgorithm())
+    return decoder
+
+
+_JWT = _decoder()
+
+
+def _assert_finite(value: Any, depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        raise MalformedToken("The token nests too deeply.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MalformedToken("The token contains a number that is not finite.")
+    if isinstance(value, dict):
+        for item in value.values():
+            _assert_finite(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _assert_finite(item, depth + 1)
+
+
+def assert_sane_numbers(claims: Mapping[str, Any]) -> None:
+    """Every number in ``claims`` is finite, and every NumericDate present is a number in
+    [0, MAX_NUMERIC_DATE] (RFC 7519 §2, §4.1.4-§4.1.6). Applied to every header and payload
+    this module parses, so no caller meets ``inf`` or ``NaN`` (RFC 8259 §6 has neither)."""
+    _assert_finite(claims)
+    for name in NUMERIC_DATE_CLAIMS:
+        value = claims.get(name)
+        if name in claims and numeric_date(value) is None and _is_number(value):
+            raise MalformedToken(f"The token's {name!r} claim is out of range.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def numeric_date(value: Any) -> int | None:
+    """A NumericDate as whole seconds, or None when ``value`` is not a finite number within
+    [0, MAX_NUMERIC_DATE] (booleans are not numbers here)."""
+    if not _is_number(value):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if not 0 <= value <= MAX_NUMERIC_DATE:
+        return None
+    return int(value)
 
 
 def b64url(data: bytes) -> str:
@@ -118,7 +196,7 @@ def algorithms_for_jwk(jwk: Mapping[str, Any]) -> frozenset[str]:
         alg = _EC_CURVE_ALGS.get(str(jwk.get("crv")))
         algs = (alg,) if alg else ()
     elif kty == "OKP" and jwk.get("crv") == "Ed25519":
-        algs = ("EdDSA",)
+        algs = ED25519_ALGORITHMS
     else:
         algs = ()
     declared = jwk.get("alg")
@@ -133,7 +211,8 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> Any:
     if not algs:
         raise JoseError("The JWK is not a supported public key.")
     try:
-        return jwt.PyJWK(dict(jwk), algorithm=sorted(algs)[0]).key
+        pyjwt_alg = "EdDSA" if algs <= set(ED25519_ALGORITHMS) else sorted(algs)[0]
+        return jwt.PyJWK(dict(jwk), algorithm=pyjwt_alg).key
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError) as exc:
         raise JoseError("The JWK is malformed.") from exc
 
@@ -216,16 +295,18 @@ def unverified_header(token: str) -> dict[str, Any]:
         raise JoseError("The token header is malformed.") from exc
     if not isinstance(header, dict):
         raise JoseError("The token header is malformed.")
+    _assert_finite(header)
     return header
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        claims = _JWT.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise JoseError("The token payload is malformed.") from exc
     if not isinstance(claims, dict):
         raise JoseError("The token payload is malformed.")
+    assert_sane_numbers(claims)
     return claims
 
 
@@ -240,12 +321,19 @@ def verify(
     require: Sequence[str] = ("exp",),
     verify_exp: bool = True,
 ) -> dict[str, Any]:
-    """Verify signature and registered claims; any failure becomes a JoseError with a reason."""
+    """Verify signature and registered claims; any failure becomes a JoseError with a reason.
+    Numbers are checked (``assert_sane_numbers``) before PyJWT compares any of them."""
+    try:
+        unverified_claims(token)  # runs assert_sane_numbers
+    except MalformedToken:
+        raise
+    except JoseError:
+        pass  # PyJWT below names what is wrong with it
     options: Any = {"require": list(require), "verify_exp": verify_exp}
     if audience is None:
         options["verify_aud"] = False
     try:
-        claims = jwt.decode(
+        claims = _JWT.decode(
             token,
             key,
             algorithms=list(algorithms),
@@ -268,7 +356,7 @@ def verify(
         raise JoseError("The token signature is invalid.") from exc
     except jwt.InvalidAlgorithmError as exc:
         raise JoseError("The token algorithm is not allowed.") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise JoseError("The token is malformed or invalid.") from exc
     if not isinstance(claims, dict):
         raise JoseError("The token payload is malformed.")
@@ -291,13 +379,14 @@ def verify_signature(token: str, key: Any, alg: str) -> dict[str, Any]:
         "require": [],
     }
     try:
-        claims = jwt.decode(token, key, algorithms=[alg], options=options)
+        claims = _JWT.decode(token, key, algorithms=[alg], options=options)
     except jwt.InvalidSignatureError as exc:
         raise JoseError("The signature is invalid.") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise JoseError("The token is malformed.") from exc
     if not isinstance(claims, dict):
         raise JoseError("The token payload is malformed.")
+    assert_sane_numbers(claims)
     return claims
 
 
@@ -312,7 +401,7 @@ def rsa_key_bits(jwk: Mapping[str, Any]) -> int:
 def token_hash(token: str, alg: str) -> str:
     """OIDC Core §3.1.3.6 at_hash: left half of the hash matching the signing alg."""
     digest = {"384": hashlib.sha384, "512": hashlib.sha512}.get(alg[-3:], hashlib.sha256)
-    if alg == "EdDSA":
+    if alg in ED25519_ALGORITHMS:
         digest = hashlib.sha512
     raw = digest(token.encode("ascii")).digest()
     return b64url(raw[: len(raw) // 2])

@@ -1,68 +1,274 @@
-"""Fetching a JWK Set from a client's (or trusted issuer's) ``jwks_uri``, cached.
+"""Every HTTP request this server makes to a URL someone else chose goes through here.
 
-Fetched sets live in the shared cache for JWKS_CACHE_SECONDS; an unknown ``kid`` triggers at
-most one refetch per minute, so a rotated client key is picked up quickly while a stream of
-garbage kids cannot turn the server into a request amplifier (one extra fetch per minute).
+Clients and trusted issuers name URLs (``jwks_uri`` now; client metadata documents and
+back-channel logout URIs later), so each fetch is a request an outsider can aim. The rules,
+all in this one module so that no caller can forget one:
+
+- **No redirects.** A 3xx is a failure: a redirect to ``http://127.0.0.1:6379/`` must not
+  turn a public URL into an internal one.
+- **Public addresses only.** The host is resolved once; every address it resolves to must be
+  globally routable (no loopback, private, link-local, CGNAT, multicast or reserved range,
+  also when wrapped in an IPv4-mapped, 6to4 or NAT64 IPv6 address), and the connection goes to
+  the address that was checked, so DNS rebinding cannot swap it afterwards.
+  ``OUTBOUND_ALLOW_PRIVATE_ADDRESSES`` lifts this for development and tests.
+- **A total deadline** (``OUTBOUND_TIMEOUT`` seconds for connect, TLS, request and the whole
+  response), not a per-read timeout: a server trickling one byte a second is cut off at the
+  deadline instead of holding a worker for as long as it likes.
+- **A size limit** (``OUTBOUND_MAX_BYTES``) on the body, announced or not.
+- **One error text.** Whatever went wrong (refused address, connection refused, timeout, TLS,
+  status, size, not JSON, wrong shape) the caller sees :class:`OutboundError` with the same
+  message, so responses cannot be used as a port scanner; the reason is logged for operators.
+- **Failures are remembered** for ``OUTBOUND_FAILURE_CACHE_SECONDS`` per URL (shared cache),
+  so a stream of requests naming a dead or slow URL costs one fetch, not one each.
+
+Public API:
+
+- :func:`get_json` — GET a JSON object (e.g. a JWK Set, RFC 7517 §5; a client metadata
+  document), with an optional shape check; success may be cached by the caller's choice.
+- :func:`post_form` — POST ``application/x-www-form-urlencoded`` (e.g. an OIDC Back-Channel
+  Logout 1.0 §2.5 logout token) and return the status code; same guards, no failure caching.
 """
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
-import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from oauth_token.conf import oauth_settings
 from oauth_token.core import cache
-from oauth_token.core.jose import JoseError
 
 logger = logging.getLogger("oauth_token")
-_MAX_BYTES = 256 * 1024
-_REFETCH_AFTER = 60
+
+GENERIC_MESSAGE = "The remote document could not be retrieved."
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_USER_AGENT = "oauth_token"
 
 
-def _download(uri: str) -> dict[str, Any]:
-    if not uri.startswith(("https://", "http://")):
-        raise JoseError("The jwks_uri must be an http(s) URL.")
-    request = urllib.request.Request(uri, headers={"Accept": "application/json"})  # noqa: S310
+class OutboundError(Exception):
+    """A remote request failed; ``str()`` is always GENERIC_MESSAGE, safe to show a client."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(GENERIC_MESSAGE)
+        self.reason = reason
+
+
+# --- the deadline, enforced at every socket operation -------------------------------------
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("outbound deadline reached")
+    return left
+
+
+class _PlainSocket(socket.socket):
+    """A socket whose every send and receive is bounded by what is left of one deadline."""
+
+    deadline: float = 0.0
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self.settimeout(_remaining(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.settimeout(_remaining(self.deadline))
+        super().sendall(data, flags)
+
+
+class _TlsSocket(ssl.SSLSocket):
+    deadline: float = 0.0
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        self.settimeout(_remaining(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.settimeout(_remaining(self.deadline))
+        super().sendall(data, flags)
+
+
+# --- which address to connect to ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    family: int
+    sockaddr: tuple[Any, ...]
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` (an IP literal) is globally routable, looking through IPv6 forms
+    that carry an IPv4 address (RFC 4291 §2.5.5.2, RFC 3056, RFC 6052)."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolve(uri: str, deadline: float) -> _Target:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+        raise OutboundError("not an http(s) URL without credentials")
     try:
-        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
-            request, timeout=float(oauth_settings.JWKS_FETCH_TIMEOUT)
-        ) as response:
-            raw = response.read(_MAX_BYTES + 1)
-    except OSError as exc:
-        logger.warning("oauth_token could not fetch a jwks_uri: %s", type(exc).__name__)
-        raise JoseError("The client's JWK Set could not be fetched.") from exc
-    if len(raw) > _MAX_BYTES:
-        raise JoseError("The client's JWK Set is too large.")
-    try:
-        document = json.loads(raw)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise JoseError("The client's JWK Set is not JSON.") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise JoseError("The client's JWK Set has no 'keys'.")
+        raise OutboundError("bad port") from exc
+    _remaining(deadline)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OutboundError("name does not resolve") from exc
+    if not infos:
+        raise OutboundError("name does not resolve")
+    allow_private = bool(oauth_settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES)
+    if not allow_private and not all(is_public_address(str(i[4][0])) for i in infos):
+        raise OutboundError("address is not public (OUTBOUND_ALLOW_PRIVATE_ADDRESSES is off)")
+    family, _, _, _, sockaddr = infos[0]
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(parts.scheme, parts.hostname, port, path, family, sockaddr)
+
+
+class _Connection(http.client.HTTPConnection):
+    """HTTP(S) to an address already checked, under one deadline; TLS verifies the name."""
+
+    def __init__(self, target: _Target, deadline: float) -> None:
+        super().__init__(target.host, target.port)
+        self.default_port = 443 if target.scheme == "https" else 80
+        self._target = target
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        raw = _PlainSocket(self._target.family, socket.SOCK_STREAM)
+        raw.deadline = self._deadline
+        try:
+            raw.settimeout(_remaining(self._deadline))
+            raw.connect(self._target.sockaddr)
+            if self._target.scheme != "https":
+                self.sock = raw
+                return
+            context = ssl.create_default_context()
+            context.sslsocket_class = _TlsSocket
+            raw.settimeout(_remaining(self._deadline))
+            tls = context.wrap_socket(raw, server_hostname=self._target.host)
+        except BaseException:
+            raw.close()
+            raise
+        assert isinstance(tls, _TlsSocket)
+        tls.deadline = self._deadline
+        self.sock = tls
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+def _exchange(
+    method: str, uri: str, body: bytes | None, headers: Mapping[str, str], max_bytes: int
+) -> tuple[int, bytes]:
+    deadline = time.monotonic() + float(oauth_settings.OUTBOUND_TIMEOUT)
+    target = _resolve(uri, deadline)
+    connection = _Connection(target, deadline)
+    try:
+        connection.request(
+            method,
+            target.path,
+            body=body,
+            headers={"User-Agent": _USER_AGENT, "Connection": "close", **headers},
+        )
+        response = connection.getresponse()
+        announced = response.getheader("Content-Length")
+        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+            raise OutboundError("response too large")
+        raw = response.read(max_bytes + 1)
+    except (OSError, http.client.HTTPException, ssl.SSLError, ValueError) as exc:
+        raise OutboundError(type(exc).__name__) from exc
+    finally:
+        connection.close()
+    if len(raw) > max_bytes:
+        raise OutboundError("response too large")
+    return response.status, raw
+
+
+def _failure_key(uri: str) -> str:
+    return cache.key("outbound-failed", uri)
+
+
+def _log(reason: str, uri: str) -> None:
+    host = urlsplit(uri).hostname or "?"
+    logger.warning("oauth_token outbound request to host %s failed: %s", host, reason)
+
+
+def get_json(
+    uri: str,
+    *,
+    valid: Callable[[dict[str, Any]], bool] | None = None,
+    max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """GET ``uri`` and return its body, a JSON object, or raise :class:`OutboundError`.
+
+    Only a ``200`` counts; redirects are failures. ``valid`` (optional) checks the document's
+    shape: a document it rejects is a failure like any other, with the same message and the
+    same failure caching. The caller decides whether to cache successes (a JWK Set is cached
+    by ``core.jwks``)."""
+    if cache.get(_failure_key(uri)):
+        raise OutboundError(GENERIC_MESSAGE)
+    limit = int(max_bytes or oauth_settings.OUTBOUND_MAX_BYTES)
+    try:
+        status, raw = _exchange("GET", uri, None, {"Accept": "application/json"}, limit)
+        if status != 200:
+            raise OutboundError(f"status {status}")
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise OutboundError("not JSON") from exc
+        if not isinstance(document, dict) or (valid is not None and not valid(document)):
+            raise OutboundError("unexpected document")
+    except OutboundError as exc:
+        _log(exc.reason, uri)
+        cache.set(_failure_key(uri), True, int(oauth_settings.OUTBOUND_FAILURE_CACHE_SECONDS))
+        raise
     return document
 
 
-def fetch(uri: str, *, want_kid: str | None = None) -> dict[str, Any]:
-    """The JWK Set at ``uri``. A ``kid`` the cached set lacks means the client rotated its
-    keys: refetch at once, but at most once per _REFETCH_AFTER seconds per URI."""
-    key = cache.key("jwks_uri", uri)
-    hit = cache.get(key)
-    refetched_at = None
-    if isinstance(hit, dict):
-        kids = {k.get("kid") for k in hit["jwks"]["keys"] if isinstance(k, dict)}
-        if want_kid is None or want_kid in kids:
-            return dict(hit["jwks"])
-        refetched_at = hit.get("refetched_at")
-        if refetched_at is not None and time.time() - refetched_at < _REFETCH_AFTER:
-            return dict(hit["jwks"])
-        refetched_at = time.time()
-    document = _download(uri)
-    cache.set(
-        key,
-        {"jwks": document, "fetched_at": time.time(), "refetched_at": refetched_at},
-        int(oauth_settings.JWKS_CACHE_SECONDS),
-    )
-    return document
+def post_form(uri: str, data: Mapping[str, str], *, max_bytes: int = 16 * 1024) -> int:
+    """POST ``data`` form-encoded to ``uri`` under the same guards; returns the status code
+    (a 3xx is returned, never followed). The response body is read up to ``max_bytes`` and
+    discarded. Raises :class:`OutboundError` when no response arrived in time."""
+    body = urlencode(dict(data)).encode("ascii")
+    try:
+        status, _ = _exchange(
+            "POST",
+            uri,
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            max_bytes,
+        )
+    except OutboundError as exc:
+        _log(exc.reason, uri)
+        raise
+    return status

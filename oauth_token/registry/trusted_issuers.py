@@ -22,7 +22,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from oauth_token.conf import oauth_settings
-from oauth_token.core import endpoints, jose, outbound
+from oauth_token.core import endpoints, jose, jwks
 from oauth_token.models.policies import TrustedIssuer, parse_trusted_issuers
 from oauth_token.registry.snapshots import ClientInfo
 
@@ -36,21 +36,6 @@ def for_client(client: ClientInfo, issuer: str) -> TrustedIssuer | None:
         logger.warning("client %s has malformed trusted_issuers", client.client_id)
         return None
     return next((e for e in entries if e.issuer == issuer), None)
-
-
-def _verification_key(trusted: TrustedIssuer, alg: str, kid: str | None) -> Any:
-    jwks = trusted.jwks or outbound.fetch(trusted.jwks_uri, want_kid=kid)
-    candidates = [
-        k
-        for k in jwks.get("keys", [])
-        if isinstance(k, dict)
-        and alg in jose.algorithms_for_jwk(k)
-        and (kid is None or k.get("kid") == kid)
-        and k.get("use", "sig") == "sig"
-    ]
-    if len(candidates) != 1:
-        raise jose.JoseError("No key of the trusted issuer matches the token.")
-    return jose.public_key_from_jwk(candidates[0])
 
 
 def verify(
@@ -70,7 +55,7 @@ def verify(
     if not isinstance(alg, str) or alg not in trusted.algorithms:
         raise jose.JoseError("The token algorithm is not allowed.")
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-    key = _verification_key(trusted, alg, kid)
+    key = jwks.verification_key(trusted.jwks, trusted.jwks_uri, alg, kid)
     claims = jose.verify(
         token,
         key,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote_plus
 
 from oauth_token.conf import oauth_settings
-from oauth_token.core import endpoints, jose, outbound, replay, secrets
+from oauth_token.core import endpoints, jose, jwks, replay, secrets
 from oauth_token.errors import InvalidClient, InvalidRequest
 from oauth_token.models.clients import AuthMethod
 from oauth_token.registry import snapshots
@@ -112,7 +112,13 @@ class ClientSecretPost(ClientAuthMethod):
 
 class ClientAssertion(ClientAuthMethod):
     """RFC 7523 §3 / OIDC Core §9: ``client_secret_jwt`` (HMAC with the client secret) and
-    ``private_key_jwt`` (the client's registered public keys)."""
+    ``private_key_jwt`` (the client's registered public keys).
+
+    Checks run cheapest first, so that a forged or unsigned assertion costs no key work and
+    never makes the server fetch a ``jwks_uri``: well-formed, allowed ``alg``, known client
+    registered for assertions, ``alg`` fits its method, claims (issuer, subject, a single
+    audience naming this server, lifetime, ``jti``); only then the key (possibly fetched),
+    the signature, and last the ``jti`` replay cache, so a refused assertion is not spent."""
 
     name = "client_assertion"
     handles = (AuthMethod.CLIENT_SECRET_JWT.value, AuthMethod.PRIVATE_KEY_JWT.value)
@@ -139,17 +145,68 @@ class ClientAssertion(ClientAuthMethod):
         if req.get("client_id") is not None and req.get("client_id") != client_id:
             raise InvalidRequest("client_id does not match the client assertion's issuer.")
         client = self.registered_client(client_id, "client_secret_jwt", "private_key_jwt")
-        claims = self._verify(assertion, alg, header, client)
-        self._check_claims(claims, client)
+        self._check_alg_fits(alg, client)
+        exp = self._check_claims(unverified, client)
+        claims = self._verify(assertion, self._key(alg, header, client), alg, client)
+        if not replay.first_use(
+            "client_assertion",
+            f"{client.client_id}\x00{claims['jti']}",
+            exp - int(time.time()) + int(oauth_settings.CLOCK_SKEW),
+        ):
+            raise self.fail("jti replayed", "The client assertion has already been used.")
         return client
+
+    def _check_alg_fits(self, alg: str, client: ClientInfo) -> None:
+        """HMAC only with the shared secret, asymmetric only with registered public keys
+        (no algorithm confusion), before any key is looked up."""
+        wanted = (
+            jose.HMAC_ALGORITHMS
+            if client.auth_method == "client_secret_jwt"
+            else jose.ASYMMETRIC_ALGORITHMS
+        )
+        if alg not in wanted:
+            raise self.fail(
+                f"alg {alg} does not fit {client.auth_method}",
+                "The client assertion algorithm is not allowed.",
+            )
+
+    def _check_claims(self, claims: dict[str, Any], client: ClientInfo) -> int:
+        """RFC 7523 §3 items 1-7 on the (not yet verified) claims; returns ``exp``. The
+        signature check that follows makes them the client's."""
+        for name in ("iss", "sub", "aud", "exp", "jti"):
+            if name not in claims:
+                raise self.fail(f"no {name}", f"The client assertion lacks the {name!r} claim.")
+        if claims.get("sub") != client.client_id:
+            raise self.fail("sub mismatch", "The client assertion's sub must be the client_id.")
+        if not names_only_this_server(claims["aud"]):
+            raise self.fail(
+                "aud names someone else",
+                "The client assertion's aud must name this server (its issuer or token "
+                "endpoint) and nothing else.",
+            )
+        now = int(time.time())
+        skew = int(oauth_settings.CLOCK_SKEW)
+        exp = jose.numeric_date(claims["exp"])
+        if exp is None or exp <= now - skew:
+            raise self.fail("expired", "The client assertion has expired.")
+        if exp - now > int(oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME) + skew:
+            raise self.fail(
+                "lifetime too long", "The client assertion expires too far in the future."
+            )
+        for name in ("iat", "nbf"):
+            if name in claims:
+                value = jose.numeric_date(claims[name])
+                if value is None or value > now + skew:
+                    raise self.fail(
+                        f"{name} in the future", "The client assertion is not yet valid."
+                    )
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            raise self.fail("bad jti", "The client assertion's jti is invalid.")
+        return exp
 
     def _key(self, alg: str, header: dict[str, Any], client: ClientInfo) -> Any:
         if client.auth_method == "client_secret_jwt":
-            if alg not in jose.HMAC_ALGORITHMS:
-                raise self.fail(
-                    "asymmetric alg for client_secret_jwt",
-                    "The client assertion algorithm is not allowed.",
-                )
             try:
                 secret = jose.unseal(
                     client.secret_sealed, encryption_keys(), aad=client.client_id.encode()
@@ -162,40 +219,13 @@ class ClientAssertion(ClientAuthMethod):
                     "secret too short for alg", "The client assertion algorithm is not allowed."
                 )
             return secret
-        if alg not in jose.ASYMMETRIC_ALGORITHMS:
-            raise self.fail(
-                "HMAC alg for private_key_jwt", "The client assertion algorithm is not allowed."
-            )
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-        jwk = self._select_jwk(client, alg, kid)
         try:
-            return jose.public_key_from_jwk(jwk)
+            return jwks.verification_key(client.jwks, client.jwks_uri, alg, kid)
         except jose.JoseError as exc:
-            raise self.fail("registered key unusable") from exc
+            raise self.fail("no usable registered key", str(exc)) from exc
 
-    def _select_jwk(self, client: ClientInfo, alg: str, kid: str | None) -> dict[str, Any]:
-        try:
-            jwks = client.jwks or outbound.fetch(client.jwks_uri, want_kid=kid)
-        except jose.JoseError as exc:
-            raise self.fail("jwks_uri unavailable", str(exc)) from exc
-        candidates = [
-            k
-            for k in jwks.get("keys", [])
-            if isinstance(k, dict)
-            and alg in jose.algorithms_for_jwk(k)
-            and (kid is None or k.get("kid") == kid)
-            and k.get("use", "sig") == "sig"
-        ]
-        if len(candidates) != 1:
-            raise self.fail(
-                "no unique matching key", "No registered key matches the client assertion."
-            )
-        return candidates[0]
-
-    def _verify(
-        self, assertion: str, alg: str, header: dict[str, Any], client: ClientInfo
-    ) -> dict[str, Any]:
-        key = self._key(alg, header, client)
+    def _verify(self, assertion: str, key: Any, alg: str, client: ClientInfo) -> dict[str, Any]:
         try:
             return jose.verify(
                 assertion,
@@ -211,29 +241,15 @@ class ClientAssertion(ClientAuthMethod):
                 "assertion rejected", f"The client assertion is invalid: {exc}"
             ) from exc
 
-    def _check_claims(self, claims: dict[str, Any], client: ClientInfo) -> None:
-        now = int(time.time())
-        skew = int(oauth_settings.CLOCK_SKEW)
-        if claims.get("sub") != client.client_id:
-            raise self.fail("sub mismatch", "The client assertion's sub must be the client_id.")
-        exp = claims["exp"]
-        if (
-            not isinstance(exp, int | float)
-            or exp - now > int(oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME) + skew
-        ):
-            raise self.fail(
-                "lifetime too long", "The client assertion expires too far in the future."
-            )
-        iat = claims.get("iat")
-        if iat is not None and (not isinstance(iat, int | float) or iat > now + skew):
-            raise self.fail("iat in the future", "The client assertion was issued in the future.")
-        jti = claims["jti"]
-        if not isinstance(jti, str) or not jti or len(jti) > 256:
-            raise self.fail("bad jti", "The client assertion's jti is invalid.")
-        if not replay.first_use(
-            "client_assertion", f"{client.client_id}\x00{jti}", int(exp) - now + skew
-        ):
-            raise self.fail("jti replayed", "The client assertion has already been used.")
+
+def names_only_this_server(aud: Any) -> bool:
+    """``aud`` is this server's issuer or token endpoint, as a string or a one-element array
+    (RFC 7523 §3 item 3). An array naming anyone else too is refused: an assertion a client
+    made for another party must not be accepted here (OpenID Foundation 2025 advisory on
+    audience injection in private_key_jwt)."""
+    if isinstance(aud, list) and len(aud) == 1:
+        aud = aud[0]
+    return isinstance(aud, str) and aud in endpoints.issuer_aliases()
 
 
 class NoneAuth(ClientAuthMethod):

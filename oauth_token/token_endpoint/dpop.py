@@ -250,6 +250,8 @@ class ProofValidator:
         try:
             key = jose.public_key_from_jwk(jwk)
             claims = jose.verify_signature(proof, key, str(header["alg"]))
+        except jose.MalformedToken as exc:
+            raise InvalidDPoPProof(f"The DPoP proof is malformed: {exc}") from exc
         except jose.JoseError as exc:
             raise InvalidDPoPProof("The DPoP proof's signature is invalid.") from exc
         return claims
@@ -262,9 +264,10 @@ class ProofValidator:
         jti, iat = claims["jti"], claims["iat"]
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
             raise InvalidDPoPProof("The DPoP proof's jti must be a non-empty string.")
-        if not isinstance(iat, int | float) or isinstance(iat, bool):
+        seconds = jose.numeric_date(iat)
+        if seconds is None:
             raise InvalidDPoPProof("The DPoP proof's iat must be a number.")
-        return jti, int(iat)
+        return jti, seconds
 
     def method_and_url(self, claims: Mapping[str, Any], expected: ProofRequirements) -> None:
         """Steps 8-9: ``htm`` equals the method; ``htu`` the target URI, normalised."""

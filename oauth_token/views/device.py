@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_protect
 from rest_framework.request import Request
 
 from oauth_token.authorize import consent, device, login
@@ -47,6 +48,7 @@ class DeviceAuthorizationView(OAuthAPIView):
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 
+@method_decorator(csrf_protect, name="dispatch")  # even where CsrfViewMiddleware is not installed
 @method_decorator(login_required, name="dispatch")
 class ActivateView(View):
     """``/activate`` (RFC 8628 §3.3): a signed-in person enters the code their device shows
@@ -114,14 +116,15 @@ class ActivateView(View):
 
     def lookup(self, request: HttpRequest, raw: str) -> DeviceCode | HttpResponse:
         """The pending device code for ``raw``, or the page explaining why there is none."""
-        user_key = str(request.user.pk)
-        ip = str(oauth_settings.CLIENT_IP_FUNCTION(request))
+        guard = device.ActivationThrottle(
+            str(request.user.pk), str(oauth_settings.CLIENT_IP_FUNCTION(request))
+        )
         try:
-            device.check_throttle(user_key, ip)
+            guard.begin()
             code = device.normalize_user_code(raw)
             found = device.find_pending(code) if code else None
-            if found is None:
-                device.record_wrong_code(user_key, ip)
+            if found is not None:
+                guard.found()
         except Exception as exc:
             return self.failure(request, exc)
         if found is None:

@@ -72,7 +72,7 @@ def test_unreachable_jwks_uri_is_invalid_client_not_a_server_error(
 ):
     jwks_server.stop()
     body = assert_invalid_client(token_request(uri_client.params()))
-    assert "could not be fetched" in body["error_description"]
+    assert body["error_description"] == "The registered JWK Set could not be retrieved."
 
 
 @pytest.mark.parametrize(

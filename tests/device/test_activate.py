@@ -145,7 +145,7 @@ def test_wrong_codes_are_throttled_per_person(browser, started, settings):
 
 
 def test_throttle_counts_per_address_across_accounts(started, settings, django_user_model):
-    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "DEVICE_ACTIVATION_MAX_FAILURES": 2}
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "DEVICE_ACTIVATION_MAX_FAILURES_PER_IP": 2}
     for name in ("mallory1", "mallory2"):
         b = BrowserClient()
         b.force_login(django_user_model.objects.create_user(name, password="x"))

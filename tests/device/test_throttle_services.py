@@ -54,7 +54,7 @@ def test_wrong_codes_are_counted_in_redis_across_workers(started, person, settin
         first.post("/activate", {"user_code": "BCDF-GHJK"})
         second.post("/activate", {"user_code": "BCDF-GHJK"})
         first.post("/activate", {"user_code": "BCDF-GHJK"})
-        keys = server.keys(f"{prefix}:*throttle*")
+        keys = server.keys(f"{prefix}:*throttle:*")
         assert len(keys) == 2  # this person, and this address
         assert all(0 < server.ttl(k) <= 60 for k in keys)
         response = second.post("/activate", {"user_code": started["user_code"]})

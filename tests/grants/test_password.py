@@ -56,7 +56,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     for module in (
         "django.core.cache.backends.base",
         "django.core.cache.backends.locmem",
-        "oauth_token.core.lockout",
+        "oauth_token.core.throttle",
     ):
         monkeypatch.setattr(f"{module}.time", fake)
     return fake
