@@ -17,8 +17,8 @@ class OAuthTokenConfig(AppConfig):
         # Imported here: they import models, which Django loads only after every app config.
         from oauth_token import checks, conf, grants
         from oauth_token.authorize import login
-        from oauth_token.core import endpoints
-        from oauth_token.models import Client
+        from oauth_token.core import cache, endpoints
+        from oauth_token.models import ChangeGeneration, Client
         from oauth_token.registry import invalidation
         from oauth_token.tokens import refresh_tokens
 
@@ -27,6 +27,7 @@ class OAuthTokenConfig(AppConfig):
         setting_changed.connect(grants.clear_registry, dispatch_uid="oauth_token.grants")
         user_logged_in.connect(login.record_auth_time, dispatch_uid="oauth_token.auth_time")
         invalidation.connect()
+        cache.use_database_generation(ChangeGeneration)
         pre_delete.connect(
             refresh_tokens.revoke_for_deleted_client,
             sender=Client,

@@ -3,6 +3,8 @@ not discovered by the first client as a 500."""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +14,7 @@ from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
 from oauth_token.conf import DEFAULTS, oauth_settings
+from oauth_token.core import cache
 from oauth_token.core.jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import Api, SigningKey
@@ -310,11 +313,50 @@ def _authorize_errors() -> list[Any]:
     ]
 
 
+def _implied_workers() -> int:
+    """Worker processes the environment asks for: ``WEB_CONCURRENCY`` (gunicorn, uvicorn and
+    most platforms honour it) or ``-w N`` / ``--workers N`` in ``GUNICORN_CMD_ARGS``."""
+    counts = [os.environ.get("WEB_CONCURRENCY", "")]
+    counts += re.findall(r"(?:-w|--workers)[=\s]*(\d+)", os.environ.get("GUNICORN_CMD_ARGS", ""))
+    return max((int(c) for c in counts if c.strip().isdigit()), default=1)
+
+
+def _cache_warnings() -> list[Any]:
+    """Several workers with a process-local cache: configuration changes still apply at once
+    (the change generation is then read from the database), but what only the cache holds —
+    replay markers of client assertions and DPoP proofs, nonces, throttles and lockouts — is
+    kept per worker, so a replay sent to another worker would pass."""
+    interval = oauth_settings.CHANGE_CHECK_INTERVAL
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0:
+        return [
+            Error(
+                "OAUTH_TOKEN['CHANGE_CHECK_INTERVAL'] must be a number of seconds (0 or more).",
+                id="oauth_token.E080",
+            )
+        ]
+    workers = _implied_workers()
+    if oauth_settings.CACHE_ALIAS not in settings.CACHES or workers < 2:
+        return []
+    if not cache.process_local():
+        return []
+    return [
+        Warning(
+            f"The cache OAUTH_TOKEN uses is local to each process, but the environment asks "
+            f"for {workers} workers: replay detection, DPoP nonces, throttles and lockouts "
+            "would be kept per worker.",
+            hint="Use one Redis shared by every worker (django.core.cache.backends.redis."
+            "RedisCache), or run a single worker.",
+            id="oauth_token.W080",
+        )
+    ]
+
+
 def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return (
         _issuer_errors()
         + _kek_errors()
         + _settings_errors()
+        + _cache_warnings()
         + _refresh_token_errors()
         + _hook_errors()
         + _authorize_errors()

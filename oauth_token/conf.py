@@ -87,6 +87,11 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ALIAS": "default",
     "CACHE_KEY_PREFIX": "oauth_token",
     "LOOKUP_CACHE_SECONDS": 300,
+    # With a shared cache, how often (seconds) a process checks whether another process
+    # changed a client, API, grant or key: the bound on how long such a change may be
+    # ignored elsewhere. 0 checks on every request. A process-local cache checks the
+    # database on every request instead.
+    "CHANGE_CHECK_INTERVAL": 1.0,
     # Request limits at the token endpoint.
     "MAX_BODY_BYTES": 64 * 1024,
     "MAX_PARAMETER_LENGTH": 8192,

@@ -21,9 +21,12 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import DatabaseError
 
 from oauth_token.conf import oauth_settings
 
@@ -121,17 +124,34 @@ def delete(*cache_keys: str) -> None:
     report_success()
 
 
-# --- process-local memo, validated by one shared "generation" read per request ------------
+# --- process-local memo, validated by the change generation ------------------------------
 #
 # Clients, APIs, grants and the key set change rarely and are read on every request. Each
-# process keeps them in a local dict tagged with the shared generation; any change anywhere
-# sets a new generation (signals.py), so every process drops its memo on its next request.
-# A request therefore costs one shared-cache read instead of one per lookup. While the cache
-# is unreachable there is no generation to trust, so the memo is bypassed entirely.
+# process keeps them in a local dict tagged with the *change generation*; any change anywhere
+# moves the generation (registry/invalidation.py), so every process drops its memo. Where the
+# generation lives depends on the cache:
+#
+# - a shared cache (Redis, Memcached, database, file): in the cache, read at most once per
+#   CHANGE_CHECK_INTERVAL seconds (default 1). A change made by another process therefore
+#   applies within that bound; the process that made it drops its memo at once. Under load
+#   most requests cost no round trip at all.
+# - a process-local cache (Django's default LocMemCache, DummyCache): nothing this process
+#   stores is seen by another, so the generation is a one-row table read on every request
+#   (one primary-key SELECT), and lookups are not copied into the local cache either; a
+#   change made by a shell command or another worker applies to the very next request.
+#
+# While the generation cannot be read the memo is bypassed entirely.
 
 _ABSENT = object()
 _MEMO_LIMIT = 10_000
+_PROCESS_LOCAL = (LocMemCache, DummyCache)
 _scope: ContextVar[bool] = ContextVar("oauth_token_generation_synced", default=False)
+
+
+class DatabaseGeneration(Protocol):
+    def read(self) -> int | None: ...
+
+    def bump(self) -> None: ...
 
 
 class _Memo:
@@ -140,16 +160,56 @@ class _Memo:
         self.values: dict[Hashable, Any] = {}
         self.bump_pending = False
         self.filled_at = time.monotonic()
+        self.checked_at = float("-inf")
 
 
 _memo = _Memo()
+_database: list[DatabaseGeneration] = []
+
+
+def use_database_generation(store: DatabaseGeneration) -> None:
+    """Where the generation lives when the cache is process-local (wired in
+    ``AppConfig.ready``: core cannot import models)."""
+    _database[:] = [store]
+
+
+def process_local() -> bool:
+    """Whether what this process stores in the cache is invisible to every other process."""
+    return isinstance(shared_cache(), _PROCESS_LOCAL)
+
+
+def get_copy(cache_key: str) -> Any:
+    """A shared copy of a database row (a lookup), or None. A process-local cache holds no
+    copies: the memo already is this process's copy, and one another process cannot
+    invalidate would outlive the change."""
+    return None if process_local() else get(cache_key)
+
+
+def set_copy(cache_key: str, value: Any, timeout: int | None = None) -> None:
+    if not process_local():
+        set(cache_key, value, timeout)
 
 
 def _generation_key() -> str:
     return key("generation")
 
 
-def _read_generation() -> str | None:
+def _read_database_generation() -> str | None:
+    if not _database:
+        return None
+    try:
+        value = _database[0].read()
+    except DatabaseError:
+        return None  # not migrated yet: no memo, every lookup reads its row
+    return None if value is None else f"db:{value}"
+
+
+def _read_shared_generation() -> str | None:
+    now = time.monotonic()
+    interval = float(oauth_settings.CHANGE_CHECK_INTERVAL)
+    trusted = _memo.generation is not None and not _memo.bump_pending
+    if trusted and now - _memo.checked_at < interval:
+        return _memo.generation
     try:
         backend = shared_cache()
         if _memo.bump_pending:
@@ -162,7 +222,14 @@ def _read_generation() -> str | None:
     except Exception as exc:
         report_failure(exc)
         return None
+    _memo.checked_at = now
     return str(generation) if generation is not None else None
+
+
+def _read_generation() -> str | None:
+    if process_local():
+        return _read_database_generation()
+    return _read_shared_generation()
 
 
 def sync_generation() -> None:
@@ -178,10 +245,16 @@ def sync_generation() -> None:
 
 
 def bump_generation() -> None:
-    """Invalidate every process's memo (called whenever a memoised row changes); retried on
-    the next read if the cache is unreachable now."""
+    """Invalidate every process's memo (called whenever a memoised row changes): this
+    process's at once, the others' on their next generation check. With a shared cache a
+    failed write is retried on the next read."""
     _memo.values = {}
     _memo.generation = None
+    _memo.checked_at = float("-inf")
+    if process_local():
+        if _database:
+            _database[0].bump()
+        return
     try:
         shared_cache().set(_generation_key(), secrets.token_hex(8), None)
     except Exception as exc:
@@ -191,7 +264,7 @@ def bump_generation() -> None:
 
 @contextmanager
 def request_scope() -> Iterator[None]:
-    """Read the generation once for the whole request (the token endpoint's hot path)."""
+    """Check the generation once for the whole request (the token endpoint's hot path)."""
     sync_generation()
     token = _scope.set(True)
     try:

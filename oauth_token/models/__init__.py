@@ -3,6 +3,7 @@ from oauth_token.models.clients import Client, ClientGrant
 from oauth_token.models.codes import AuthorizationCode
 from oauth_token.models.consents import Consent
 from oauth_token.models.device import DeviceCode, DeviceCodeStatus
+from oauth_token.models.generation import ChangeGeneration
 from oauth_token.models.keys import SigningKey
 from oauth_token.models.par import PushedAuthorizationRequest
 from oauth_token.models.refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
@@ -12,6 +13,7 @@ __all__ = [
     "Api",
     "ApiScope",
     "AuthorizationCode",
+    "ChangeGeneration",
     "Client",
     "ClientGrant",
     "Consent",

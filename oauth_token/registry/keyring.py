@@ -75,14 +75,14 @@ def key_set() -> KeySet:
 
 def _load_key_set() -> KeySet:
     cache_key = KEYSET_CACHE_KEY()
-    hit = cache.get(cache_key)
+    hit = cache.get_copy(cache_key)
     if isinstance(hit, KeySet):
         return hit
     rows = SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("created_at", "id")
     value = KeySet(
         tuple(PublishedKey(r.kid, r.alg, r.state, r.public_jwk, r.private_key_sealed) for r in rows)
     )
-    cache.set(cache_key, value)
+    cache.set_copy(cache_key, value)
     return value
 
 

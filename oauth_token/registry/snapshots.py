@@ -119,16 +119,16 @@ def _through_shared_cache(
 ) -> T | None:
     """The snapshot at ``key`` in the shared cache, else ``load()`` from the database, cached
     (a miss too, as a marker, so unknown ids do not reach the database on every request)."""
-    hit = cache.get(key)
+    hit = cache.get_copy(key)
     if hit == _MISSING:
         return None
     if isinstance(hit, kind):
         return hit
     value = load()
     if value is None:
-        cache.set(key, _MISSING, miss_timeout)
+        cache.set_copy(key, _MISSING, miss_timeout)
     else:
-        cache.set(key, value)
+        cache.set_copy(key, value)
     return value
 
 

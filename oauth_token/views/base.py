@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import APIView
 
 from oauth_token.conf import oauth_settings
+from oauth_token.core import cache
 from oauth_token.errors import (
     ConfigurationError,
     InvalidRequest,
@@ -111,6 +112,12 @@ class OAuthAPIView(APIView):
     permission_classes: list[Any] = []
     throttle_classes: list[Any] = []
     parser_classes: list[Any] = []
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """The change generation is checked once per request, not once per lookup (with a
+        process-local cache that check is a database read, ``core/cache.py``)."""
+        with cache.request_scope():
+            return super().dispatch(request, *args, **kwargs)
 
     def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         error = to_oauth_error(exc)

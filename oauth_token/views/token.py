@@ -6,7 +6,6 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from oauth_token.core import cache
 from oauth_token.errors import UnauthorizedClient
 from oauth_token.grants import get_grant
 from oauth_token.token_endpoint import dpop
@@ -25,10 +24,6 @@ class TokenView(OAuthAPIView):
     http_method_names = ["post", "options"]
 
     def post(self, request: Request) -> HttpResponse:
-        with cache.request_scope():
-            return self._post(request)
-
-    def _post(self, request: Request) -> HttpResponse:
         token_request = parse_token_request(request._request)
         grant = get_grant(token_request.get("grant_type"))
         authenticated = authenticate_client(token_request)

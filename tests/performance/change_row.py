@@ -1,6 +1,6 @@
 """Run in a second process by test_shared_cache: changes one row the way an operator's
-script would (through provisioning and the ORM, so model signals fire), against the database
-and Redis named by LIVE_DATABASE_URL / LIVE_CACHE_URL. Prints one JSON document."""
+command would (through provisioning and the ORM, so model signals fire), against the database
+and cache named by LIVE_DATABASE_URL / LIVE_CACHE_URL. Prints one JSON document."""
 
 from __future__ import annotations
 
@@ -17,10 +17,19 @@ def main(action: str, client_id: str) -> dict[str, object]:
 
     settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "CACHE_KEY_PREFIX": os.environ["KEY_PREFIX"]}
     from oauth_token.conf import oauth_settings
-    from oauth_token.models import ApiScope, Client, ClientGrant
-    from oauth_token.registry import provisioning
+    from oauth_token.models import Api, ApiScope, Client, ClientGrant
+    from oauth_token.registry import keyring, provisioning
 
     oauth_settings.reload()
+    if action == "create_client":
+        created = provisioning.create_client(name="Created", grant_types=["client_credentials"])
+        provisioning.grant(created.client, Api.objects.get(identifier="https://api.example.com"))
+        return {"client_id": created.client.client_id, "secret": created.secret}
+    if action == "rotate_key":
+        keyring.rotate("RS256")
+        current = keyring.key_set().current("RS256")
+        assert current is not None
+        return {"kid": current.kid}
     client = Client.objects.get(client_id=client_id)
     if action == "rotate_secret":
         return {"secret": provisioning.rotate_secret(client)}
