@@ -16,6 +16,7 @@ from django.utils import timezone
 from oauth_token.authorize.validation import AuthorizationRequest
 from oauth_token.conf import oauth_settings
 from oauth_token.core import secrets
+from oauth_token.errors import InvalidGrant, OAuthError
 from oauth_token.models import AuthorizationCode, RefreshTokenFamily
 from oauth_token.tokens.refresh_tokens import revoke_family
 from oauth_token.tokens.revocation import revoke_access_tokens
@@ -45,23 +46,24 @@ def issue_code(request: AuthorizationRequest, user: Any, auth_time: int) -> str:
 
 
 def find(code: str) -> AuthorizationCode | None:
+    """The code's row with its user (the client is the authenticated one, already in hand).
+    Read without a lock: :func:`record_issued` consumes it conditionally at the end."""
     if not isinstance(code, str) or len(code) > 256:
         return None
-    return (
-        AuthorizationCode.objects.select_related("client", "user")
-        .filter(code_digest=secrets.digest(code))
-        .first()
+    try:
+        return AuthorizationCode.objects.select_related("user").get(
+            code_digest=secrets.digest(code)
+        )
+    except AuthorizationCode.DoesNotExist:
+        return None
+
+
+def replayed(code_pk: int) -> OAuthError:
+    """RFC 6749 §4.1.2: deny, and revoke every token issued from the code once the refused
+    request's transaction has rolled back."""
+    return InvalidGrant("The authorization code has already been used.").then(
+        lambda: revoke_issued(code_pk)
     )
-
-
-def consume(row: AuthorizationCode) -> bool:
-    """Mark the code used in one conditional UPDATE: of concurrent redemptions exactly one
-    sees a row change (the others wait on its row lock, then match nothing)."""
-    now = timezone.now()
-    won = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
-    if won:
-        row.used_at = now
-    return bool(won)
 
 
 def revoke_issued(code_pk: int, reason: str = "code_replay") -> None:
@@ -91,9 +93,21 @@ def revoke_issued(code_pk: int, reason: str = "code_replay") -> None:
 def record_issued(
     row: AuthorizationCode, jti: str, expires_at: int, family: RefreshTokenFamily | None
 ) -> None:
-    """Remember what was issued from a redeemed code, in the redeeming transaction, so that a
-    replay of the code can revoke it (RFC 6749 §4.1.2)."""
-    row.access_token_jti = jti
-    row.access_token_expires_at = datetime.fromtimestamp(expires_at, tz=UTC)
-    row.refresh_family = family
-    row.save(update_fields=["access_token_jti", "access_token_expires_at", "refresh_family"])
+    """Consume the code and remember what it produced, in one conditional UPDATE at the end
+    of the redeeming transaction: of concurrent redemptions exactly one sees a row change
+    (the others wait on its row lock, then match nothing, and are a replay, RFC 6749 §4.1.2);
+    what was issued is recorded so that a replay can revoke it."""
+    now = timezone.now()
+    recorded = {
+        "access_token_jti": jti,
+        "access_token_expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
+        "refresh_family": family,
+    }
+    won = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
+        used_at=now, **recorded
+    )
+    if not won:
+        raise replayed(row.pk)
+    row.used_at = now
+    for name, value in recorded.items():
+        setattr(row, name, value)

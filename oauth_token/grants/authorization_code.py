@@ -19,8 +19,9 @@ class AuthorizationCodeGrant(BaseGrant):
     the first one issued, §4.1.2), it belongs to the authenticated client, it has not expired,
     the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the DPoP
     proof's key is the one named by ``dpop_jkt`` at /authorize (RFC 9449 §10), the user is
-    still active; then one conditional UPDATE consumes it, so of concurrent redemptions exactly
-    one wins. Every refusal is ``invalid_grant`` and consumes nothing.
+    still active. Issuance then consumes it with one conditional UPDATE that also records what
+    was issued (``codes.record_issued``), so of concurrent redemptions exactly one wins. Every
+    refusal is ``invalid_grant`` and consumes nothing.
     """
 
     grant_type = "authorization_code"
@@ -32,18 +33,16 @@ class AuthorizationCodeGrant(BaseGrant):
             raise InvalidGrant("The authorization code is invalid.")
         if row.used_at is not None:
             raise self.replayed(row)
-        if row.client.client_id != context.client.client_id:
+        if row.client_id != context.client.pk:
             raise InvalidGrant("The authorization code was issued to another client.")
         if row.expires_at <= timezone.now():
             raise InvalidGrant("The authorization code has expired.")
-        self.check_redirect_uri(row, request.get("redirect_uri"))
+        self.check_redirect_uri(row, request.get("redirect_uri"), context.client.redirect_uris)
         self.check_verifier(row, request.get("code_verifier"))
         self.check_dpop_binding(row, context)
         if not row.user.is_active:
             raise InvalidGrant("The user is no longer active.")
         api = self.code_api(row)
-        if not codes.consume(row):
-            raise self.replayed(row)
         return GrantResult(
             subject=claims.subject(row.user),
             api=api,
@@ -58,16 +57,16 @@ class AuthorizationCodeGrant(BaseGrant):
     def replayed(row: AuthorizationCode) -> OAuthError:
         """§4.1.2: deny, and revoke every token issued from the code once the refused
         request's transaction has rolled back."""
-        pk = row.pk
-        return InvalidGrant("The authorization code has already been used.").then(
-            lambda: codes.revoke_issued(pk)
-        )
+        return codes.replayed(row.pk)
 
     @staticmethod
-    def check_redirect_uri(row: AuthorizationCode, sent: str | None) -> None:
-        """§4.1.3: required, and identical, when it was included in the authorization request."""
+    def check_redirect_uri(
+        row: AuthorizationCode, sent: str | None, registered: tuple[str, ...]
+    ) -> None:
+        """§4.1.3: required, and identical, when it was included in the authorization request
+        (``registered``: the redeeming client's redirect URIs, the code's own client)."""
         if not row.redirect_uri:
-            if sent is not None and sent not in row.client.redirect_uris:
+            if sent is not None and sent not in registered:
                 raise InvalidGrant("redirect_uri does not match the authorization request.")
             return
         if sent is None:

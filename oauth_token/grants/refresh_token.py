@@ -18,8 +18,8 @@ from oauth_token.tokens.refresh_tokens import KEEP, REPLAY, ROTATE
 class RefreshTokenGrant(BaseGrant):
     """RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2) as Auth0 does it.
 
-    Checks, in order: the token is known; the family is locked (so concurrent uses
-    serialise); it was issued to this client; the family is neither revoked nor past its
+    Checks, in order: the token is known, locked with its family (one statement; concurrent
+    uses serialise); it was issued to this client; the family is neither revoked nor past its
     absolute lifetime; a token already rotated is reuse (→ the whole family is revoked, except
     within the reuse leeway, where the successor is returned again); the token is not idle-
     expired; the DPoP binding holds (RFC 9449 §5); the user is still active; the API still
@@ -32,11 +32,10 @@ class RefreshTokenGrant(BaseGrant):
     def validate(self, context: TokenContext) -> GrantResult:
         presented = context.request.require("refresh_token")
         token = self.find_token(presented)
-        family = self.lock_family(token)
+        family = token.family
         self.check_client(family, context)
         now = timezone.now()
         self.check_family(family, now)
-        token.refresh_from_db(fields=["used_at", "last_used_at", "idle_expires_at"])
         if token.used_at is not None:
             action = self.reuse(family, token, presented, now)
         else:
@@ -65,25 +64,14 @@ class RefreshTokenGrant(BaseGrant):
 
     @staticmethod
     def find_token(presented: str) -> RefreshToken:
-        token = refresh_tokens.find(presented)
+        """``SELECT … FOR UPDATE OF`` the token and its family: of concurrent uses of one
+        token, the first rotates and the others, once it commits, see it used (DESIGN:
+        single-use artefacts are consumed under a lock or a conditional UPDATE); a revocation
+        of the family waits for a rotation in flight."""
+        token = refresh_tokens.find(presented, for_update=True)
         if token is None:
             raise InvalidGrant("The refresh token is invalid.")
         return token
-
-    @staticmethod
-    def lock_family(token: RefreshToken) -> RefreshTokenFamily:
-        """``SELECT … FOR UPDATE`` on the family: of concurrent uses of one token, the first
-        rotates and the others, once it commits, see the token as used (single-use artefacts
-        are consumed under a lock or a conditional UPDATE)."""
-        family = (
-            RefreshTokenFamily.objects.select_for_update(of=("self",))
-            .select_related("client", "user")
-            .filter(pk=token.family_id)
-            .first()
-        )
-        if family is None:
-            raise InvalidGrant("The refresh token is invalid.")
-        return family
 
     @staticmethod
     def check_client(family: RefreshTokenFamily, context: TokenContext) -> None:

@@ -121,15 +121,25 @@ def recover_successor(parent: RefreshToken, parent_value: str) -> str | None:
     return None
 
 
-def find(value: Any) -> RefreshToken | None:
-    """The row of a presented refresh token (with its family), or None."""
+def find(value: Any, *, for_update: bool = False) -> RefreshToken | None:
+    """The row of a presented refresh token (with its family), or None.
+
+    ``for_update`` (the refresh_token grant, inside its transaction): the token and its family
+    are locked by the same statement that finds them (``SELECT … FOR UPDATE OF``), so
+    concurrent uses of one token serialise and a family's revocation waits for a rotation in
+    flight; only the family's user is joined (the client is the authenticated one)."""
     if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
         return None
-    return (
-        RefreshToken.objects.select_related("family", "family__client", "family__user")
-        .filter(token_digest=secrets.digest(value))
-        .first()
-    )
+    if for_update:
+        rows = RefreshToken.objects.select_related("family", "family__user").select_for_update(
+            of=("self", "family")
+        )
+    else:
+        rows = RefreshToken.objects.select_related("family", "family__client", "family__user")
+    try:
+        return rows.get(token_digest=secrets.digest(value))
+    except RefreshToken.DoesNotExist:
+        return None
 
 
 def is_active(token: RefreshToken, now: datetime | None = None) -> bool:

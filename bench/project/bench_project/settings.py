@@ -36,7 +36,13 @@ DATABASES = {
         "DATABASE_URL", default=f"sqlite:///{os.path.join(BASE, '..', 'bench.sqlite3')}"
     )
 }
+# Persistent connections (one per sync worker), as the README's production checklist says;
+# BENCH_DB_POOL=1 measures psycopg's pool instead (PostgreSQL only).
 DATABASES["default"]["CONN_MAX_AGE"] = None
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("BENCH_DB_POOL") == "1" and "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 2}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several gunicorn workers write concurrently: take the write lock at BEGIN (a deferred
     # transaction that upgrades fails at once with "database is locked") and use WAL so
