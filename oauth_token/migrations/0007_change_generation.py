@@ -9,7 +9,7 @@ def create_row(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_token", "0005_authorization_codes_consents"),
+        ("oauth_token", "0006_client_lifetimes_api_rbac"),
     ]
 
     operations = [
