@@ -41,6 +41,15 @@ class Measurement:
     requests: int
     non2xx: int
     extra: dict = field(default_factory=dict)
+    # Rounds measured / kept (a round is refused when the machine was busy with foreign work
+    # or a single-use pool ran out), and the foreign CPU share of each round measured.
+    rounds: int = 0
+    clean_rounds: int = 0
+    foreign_cpu: list[float] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.clean_rounds == 0
 
 
 def free_port() -> int:
@@ -173,7 +182,68 @@ def drain(port: int, limit: float = 60.0) -> None:
     time.sleep(0.3)
 
 
-GROWTH_SCENARIOS = ["cc_basic", "refresh_rotation"]
+GROWTH_SCENARIOS = ["cc_basic", "code_redemption", "refresh_rotation"]
+
+
+def lines_in(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def run_round(port: int, server_sid: int, contender, files: list, args: argparse.Namespace) -> dict:
+    """One round of one contender, retried (with a fresh request file when its artefacts are
+    single-use) while the machine was busy with foreign work or a pool ran out."""
+    import cpu
+
+    result: dict = {}
+    for _attempt in range(args.retries + 1):
+        lines_file = files.pop(0) if len(files) > 1 else files[0]
+        single_use = lines_in(lines_file) > 1
+        before = cpu.sample(server_sid)
+        result = drive(
+            port,
+            contender.path,
+            lines_file,
+            args.duration / args.rounds,
+            args.threads,
+            args.connections,
+        )
+        after = cpu.sample(server_sid)
+        result["foreign_cpu"] = cpu.foreign_share(before, after)
+        result["busy"] = result["foreign_cpu"] > args.max_foreign
+        result["pool_ran_out"] = single_use and result.get("wrapped", 0) > 0
+        drain(port)
+        if not result["busy"] and not result["pool_ran_out"]:
+            break
+        why = "pool ran out" if result["pool_ran_out"] else "machine busy"
+        print(
+            f"  round of {contender.name} refused ({why}, foreign CPU "
+            f"{result['foreign_cpu']:.0%}); retrying",
+            file=sys.stderr,
+            flush=True,
+        )
+    return result
+
+
+def summarise(plan_name: str, name: str, label: str, runs: list[dict], allow_busy: bool):
+    kept = [r for r in runs if not r["pool_ran_out"] and (allow_busy or not r["busy"])]
+    clean = [r for r in runs if not r["busy"] and not r["pool_ran_out"]]
+    used = kept or runs
+    requests = sum(r["requests"] for r in used)
+    seconds = sum(r["duration_us"] for r in used) / 1e6
+    return Measurement(
+        plan_name,
+        name,
+        label,
+        requests / seconds if seconds else 0.0,
+        sorted(r["p50_us"] for r in used)[len(used) // 2] / 1000,
+        max(r["p99_us"] for r in used) / 1000,
+        requests,
+        sum(r["non2xx"] + r["errors"] for r in used),
+        rounds=len(runs),
+        clean_rounds=len(kept) if allow_busy else len(clean),
+        foreign_cpu=[round(r["foreign_cpu"], 3) for r in runs],
+    )
 
 
 def measure(
@@ -189,8 +259,19 @@ def measure(
 
     env = configure_env(db)
     os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")})
-    pool = int(args.duration * 1500) + 2000
-    plans = sc.prepare(db, wanted, pool, WORK, rounds=args.rounds, grow_to=grow_to)
+    # Single-use pools sized per round (a round lasts duration / rounds), plus spare files
+    # for rounds that are retried; a pool that runs out is detected, never silently reused.
+    per_round = int(args.duration / args.rounds * args.max_rate * 1.2) + 200
+    warm = int(args.warmup * args.max_rate * 1.2) + 200
+    plans = sc.prepare(
+        db,
+        wanted,
+        per_round,
+        WORK,
+        rounds=args.rounds + args.retries,
+        grow_to=grow_to,
+        warm=warm,
+    )
     results: list[Measurement] = []
     proc, port = start_server(env, args.workers)
     try:
@@ -206,6 +287,7 @@ def measure(
                 )
                 drain(port)
             samples: dict[str, list[dict]] = {c.name: [] for c in plan.contenders}
+            spare = {c.name: list(c.files) for c in plan.contenders}
             # The slow contender (PBKDF2) runs after the interleaved ones, so its backlog never
             # lands on another contender's measurement.
             fast = [c for c in plan.contenders if c.name != "dot_hashed_secret"]
@@ -214,34 +296,18 @@ def measure(
                 order = (fast if round_no % 2 == 0 else fast[::-1]) + slow
                 for contender in order:
                     samples[contender.name].append(
-                        drive(
-                            port,
-                            contender.path,
-                            contender.files[round_no],
-                            args.duration / args.rounds,
-                            args.threads,
-                            args.connections,
-                        )
+                        run_round(port, proc.pid, contender, spare[contender.name], args)
                     )
-                    drain(port)
             for contender in plan.contenders:
-                runs = samples[contender.name]
-                requests = sum(r["requests"] for r in runs)
-                seconds = sum(r["duration_us"] for r in runs) / 1e6
-                m = Measurement(
-                    plan.name,
-                    contender.name,
-                    label,
-                    requests / seconds,
-                    sorted(r["p50_us"] for r in runs)[len(runs) // 2] / 1000,
-                    max(r["p99_us"] for r in runs) / 1000,
-                    requests,
-                    sum(r["non2xx"] + r["errors"] for r in runs),
+                m = summarise(
+                    plan.name, contender.name, label, samples[contender.name], args.allow_busy
                 )
                 results.append(m)
+                flag = " REFUSED (busy)" if m.refused else ""
                 print(
                     f"{label:12} {plan.name:18} {contender.name:18} {m.rps:8.1f} req/s  "
-                    f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}",
+                    f"p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  non2xx {m.non2xx}  "
+                    f"foreign CPU {max(m.foreign_cpu):.0%}{flag}",
                     flush=True,
                 )
     finally:
@@ -260,6 +326,24 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions")
+    parser.add_argument(
+        "--max-foreign",
+        type=float,
+        default=0.10,
+        help="refuse a round when other processes used more than this share of the CPU",
+    )
+    parser.add_argument("--retries", type=int, default=2, help="retries of a refused round")
+    parser.add_argument(
+        "--allow-busy",
+        action="store_true",
+        help="report rounds taken on a busy machine anyway (marked as such)",
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=2500.0,
+        help="highest req/s a single-use pool is sized for (a pool that runs out is refused)",
+    )
     parser.add_argument("--scenarios", default="")
     parser.add_argument("--growth", action="store_true", help="also run the data-growth run")
     parser.add_argument("--output", default=str(RESULTS))

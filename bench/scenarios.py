@@ -23,6 +23,7 @@ AUDIENCE = "https://api.example.com"
 ISSUER = "http://127.0.0.1:8000/"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
+BENCH_PASSWORD = "bench-password-0123456789"
 
 
 @dataclass
@@ -45,6 +46,7 @@ SCENARIOS = [
     "cc_dpop",
     "code_redemption",
     "refresh_rotation",
+    "password",
     "mixed",
 ]
 
@@ -89,13 +91,17 @@ def reset_database() -> None:
 class World:
     """Everything the scenarios need, built through the same functions the commands use."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, warm: int = 1000):
         from django.core.management import call_command
 
         from oauth_token.registry import keyring, provisioning
 
         self.work = work
+        self.warm = warm
         call_command("migrate", verbosity=0)
+        from bench_project import floor_db
+
+        floor_db.create_tables()
         keyring.rotate("RS256")
         self.api = provisioning.create_api(
             identifier=AUDIENCE,
@@ -135,6 +141,9 @@ class World:
         provisioning.grant(pk.client, self.api)
         self.pkjwt_id = pk.client.client_id
         self.dot = self._dot_apps()
+        self.user = self._user()
+        self.dot_web = self._dot_app("dot-web", "authorization-code", [REDIRECT_URI])
+        self.dot_password = self._dot_app("dot-password", "password", [])
 
     @staticmethod
     def _es256_key() -> Any:
@@ -157,6 +166,34 @@ class World:
             )
             apps[name] = (app.client_id, secret)
         return apps
+
+    @staticmethod
+    def _user() -> Any:
+        from django.contrib.auth import get_user_model
+
+        user, _ = get_user_model().objects.get_or_create(username="bench-user")
+        user.set_password(BENCH_PASSWORD)
+        user.save()
+        return user
+
+    @staticmethod
+    def _dot_app(name: str, grant: str, redirects: list[str]) -> tuple[Any, str]:
+        """A django-oauth-toolkit application with a plain-text secret (its fastest set-up),
+        signing ID tokens with RS256 like ours."""
+        from oauth2_provider.models import Application
+
+        secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        app = Application.objects.create(
+            name=name,
+            client_type="confidential",
+            authorization_grant_type=grant,
+            client_secret=secret,
+            hash_client_secret=False,
+            redirect_uris=" ".join(redirects),
+            algorithm="RS256",
+            skip_authorization=True,
+        )
+        return app, secret
 
     def assertion(self) -> str:
         import jwt
@@ -191,11 +228,22 @@ class World:
     def files(
         self, scenario: str, contender: str, make: Any, n: int, rounds: int
     ) -> tuple[Path, list[Path]]:
+        """A warm-up file and one file per round (spares included); ``n == 1``: a fixed
+        request, cycled."""
         base = self.work / f"{scenario}.{contender}"
-        warm = write_lines(Path(f"{base}.warm"), [make() for _ in range(max(1, n // 4))])
+        warm_n = 1 if n == 1 else self.warm
+        warm = write_lines(Path(f"{base}.warm"), [make() for _ in range(warm_n)])
         return warm, [
             write_lines(Path(f"{base}.r{i}"), [make() for _ in range(n)]) for i in range(rounds)
         ]
+
+    def add(self, plan: Plan, name: str, path: str, make: Any, n: int, rounds: int) -> None:
+        warm, files = self.files(plan.name, name, make, n, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+
+    def pool_size(self, n: int, rounds: int) -> int:
+        """Artefacts one single-use contender needs: its rounds plus the warm-up."""
+        return n * rounds + self.warm
 
 
 def plan_cc_basic(world: World, n: int, rounds: int) -> Plan:
@@ -245,14 +293,13 @@ def plan_cc_private_key_jwt(world: World, n: int, rounds: int) -> Plan:
 
 def refresh_tokens(world: World, count: int) -> list[str]:
     """Pre-issue ``count`` refresh tokens (one family each), as the password grant would."""
-    from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from oauth_token.core import secrets
     from oauth_token.models import Client
     from oauth_token.models.refresh import RefreshToken, RefreshTokenFamily
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-user")
+    user = world.user
     client = Client.objects.get(client_id=world.refresh_client[0])
     now = timezone.now()
     families = RefreshTokenFamily.objects.bulk_create(
@@ -287,35 +334,84 @@ def refresh_tokens(world: World, count: int) -> list[str]:
     return values
 
 
+def dot_refresh_tokens(world: World, count: int) -> list[str]:
+    """The same for django-oauth-toolkit: an access token and its refresh token each."""
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    app, _ = world.dot_password
+    now = timezone.now()
+    values = [base64.urlsafe_b64encode(os.urandom(24)).decode() for _ in range(count)]
+    access = AccessToken.objects.bulk_create(
+        [
+            AccessToken(
+                user=world.user,
+                application=app,
+                token=base64.urlsafe_b64encode(os.urandom(24)).decode(),
+                expires=now + timezone.timedelta(hours=1),
+                scope="read:things",
+            )
+            for _ in range(count)
+        ],
+        batch_size=2000,
+    )
+    RefreshToken.objects.bulk_create(
+        [
+            RefreshToken(user=world.user, application=app, token=v, access_token=a)
+            for v, a in zip(values, access, strict=True)
+        ],
+        batch_size=2000,
+    )
+    return values
+
+
+def floor_artefacts(count: int) -> list[str]:
+    """Single-use values for the database floor (consumed by one conditional UPDATE)."""
+    from bench_project import floor_db
+
+    values = [base64.urlsafe_b64encode(os.urandom(32)).decode() for _ in range(count)]
+    floor_db.store(values)
+    return values
+
+
 def plan_refresh_rotation(world: World, n: int, rounds: int) -> Plan:
     plan = Plan("refresh_rotation")
-    values = iter(refresh_tokens(world, (n + n // 4) * rounds + n))
+    size = world.pool_size(n, rounds)
+    values = iter(refresh_tokens(world, size))
+    dot_values = iter(dot_refresh_tokens(world, size))
+    artefacts = iter(floor_artefacts(size))
     auth = basic(*world.refresh_client)
+    dot_auth = basic(world.dot_password[0].client_id, world.dot_password[1])
 
     def ours() -> str:
         return line(
             {"grant_type": "refresh_token", "refresh_token": next(values)}, Authorization=auth
         )
 
-    for name, path, make, count in (
-        ("floor", "/floor/sign", lambda: line(""), 1),
-        ("oauth_token", "/oauth/token", ours, n),
-    ):
-        warm, files = world.files(plan.name, name, make, count, rounds)
-        plan.contenders.append(Contender(name, path, warm, files))
+    def dot() -> str:
+        return line(
+            {"grant_type": "refresh_token", "refresh_token": next(dot_values)},
+            Authorization=dot_auth,
+        )
+
+    world.add(plan, "floor", "/floor/sign", lambda: line(""), 1, rounds)
+    world.add(
+        plan, "db_floor", "/floor/db/sign", lambda: line({"artefact": next(artefacts)}), n, rounds
+    )
+    world.add(plan, "oauth_token", "/oauth/token", ours, n, rounds)
+    world.add(plan, "dot_plain_secret", "/dot/token/", dot, n, rounds)
     return plan
 
 
 def authorization_codes(world: World, count: int) -> list[tuple[str, str]]:
     """Pre-issue ``count`` codes (with PKCE) as /authorize would; returns (code, verifier)."""
-    from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from oauth_token.core import jose, secrets
     from oauth_token.models import Client
     from oauth_token.models.codes import AuthorizationCode
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-user")
+    user = world.user
     client = Client.objects.get(client_id=world.web_client[0])
     now = timezone.now()
     pairs = [(secrets.new_secret(32), secrets.new_secret(32)) for _ in range(count)]
@@ -340,15 +436,48 @@ def authorization_codes(world: World, count: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def plan_code_redemption(world: World, n: int, rounds: int) -> Plan:
-    """Code + PKCE for an access token and an ID token: two signatures, so the floor signs
-    two JWTs."""
-    plan = Plan("code_redemption")
-    pairs = iter(authorization_codes(world, (n + n // 4) * rounds + n))
-    auth = basic(*world.web_client)
+def dot_codes(world: World, count: int) -> list[tuple[str, str]]:
+    """The same for django-oauth-toolkit (its Grant rows), scope ``openid read:things``."""
+    from django.utils import timezone
+    from oauth2_provider.models import Grant
 
-    def ours() -> str:
-        code, verifier = next(pairs)
+    from oauth_token.core import jose, secrets
+
+    app, _ = world.dot_web
+    now = timezone.now()
+    pairs = [(secrets.new_secret(32), secrets.new_secret(32)) for _ in range(count)]
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                user=world.user,
+                code=code,
+                application=app,
+                expires=now + timezone.timedelta(hours=1),
+                redirect_uri=REDIRECT_URI,
+                scope="openid read:things",
+                code_challenge=jose.sha256_b64url(verifier),
+                code_challenge_method="S256",
+            )
+            for code, verifier in pairs
+        ],
+        batch_size=2000,
+    )
+    return pairs
+
+
+def plan_code_redemption(world: World, n: int, rounds: int) -> Plan:
+    """Code + PKCE for an access token and an ID token: two signatures, so the floors sign
+    two JWTs (django-oauth-toolkit signs one: its access tokens are opaque)."""
+    plan = Plan("code_redemption")
+    size = world.pool_size(n, rounds)
+    pairs = iter(authorization_codes(world, size))
+    dot_pairs = iter(dot_codes(world, size))
+    artefacts = iter(floor_artefacts(size))
+    auth = basic(*world.web_client)
+    dot_auth = basic(world.dot_web[0].client_id, world.dot_web[1])
+
+    def redeem(source: Any, authorization: str) -> str:
+        code, verifier = next(source)
         return line(
             {
                 "grant_type": "authorization_code",
@@ -356,15 +485,51 @@ def plan_code_redemption(world: World, n: int, rounds: int) -> Plan:
                 "redirect_uri": REDIRECT_URI,
                 "code_verifier": verifier,
             },
-            Authorization=auth,
+            Authorization=authorization,
         )
 
-    for name, path, make, count in (
-        ("floor", "/floor/sign-twice", lambda: line(""), 1),
-        ("oauth_token", "/oauth/token", ours, n),
-    ):
-        warm, files = world.files(plan.name, name, make, count, rounds)
-        plan.contenders.append(Contender(name, path, warm, files))
+    world.add(plan, "floor", "/floor/sign-twice", lambda: line(""), 1, rounds)
+    world.add(
+        plan,
+        "db_floor",
+        "/floor/db/sign-twice",
+        lambda: line({"artefact": next(artefacts)}),
+        n,
+        rounds,
+    )
+    world.add(plan, "oauth_token", "/oauth/token", lambda: redeem(pairs, auth), n, rounds)
+    world.add(
+        plan, "dot_plain_secret", "/dot/token/", lambda: redeem(dot_pairs, dot_auth), n, rounds
+    )
+    return plan
+
+
+def plan_password(world: World, n: int, rounds: int) -> Plan:
+    """Resource-owner password grant with a refresh token (both servers issue one)."""
+    plan = Plan("password")
+    ours = line(
+        {
+            "grant_type": "password",
+            "username": "bench-user",
+            "password": BENCH_PASSWORD,
+            "audience": AUDIENCE,
+            "scope": "read:things offline_access",
+        },
+        Authorization=basic(*world.refresh_client),
+    )
+    dot = line(
+        {
+            "grant_type": "password",
+            "username": "bench-user",
+            "password": BENCH_PASSWORD,
+            "scope": "read:things",
+        },
+        Authorization=basic(world.dot_password[0].client_id, world.dot_password[1]),
+    )
+    floor_line = line({"username": "bench-user", "password": BENCH_PASSWORD})
+    world.add(plan, "floor", "/floor/password-sign", lambda: floor_line, 1, rounds)
+    world.add(plan, "oauth_token", "/oauth/token", lambda: ours, 1, rounds)
+    world.add(plan, "dot_plain_secret", "/dot/token/", lambda: dot, 1, rounds)
     return plan
 
 
@@ -401,9 +566,9 @@ def plan_mixed(world: World, n: int, rounds: int) -> Plan:
 
     plan = Plan("mixed")
     rng = random.Random(7)
-    total = (n + n // 4) * rounds + n
-    codes = iter(authorization_codes(world, total // 10 + 10))
-    refresh = iter(refresh_tokens(world, total // 10 + 10))
+    total = world.pool_size(n, rounds)
+    codes = iter(authorization_codes(world, total // 8 + 100))
+    refresh = iter(refresh_tokens(world, total // 8 + 100))
     basic_auth = basic(*world.basic)
     web_auth = basic(*world.web_client)
     r_auth = basic(*world.refresh_client)
@@ -449,6 +614,7 @@ PLANNERS = {
     "refresh_rotation": plan_refresh_rotation,
     "code_redemption": plan_code_redemption,
     "cc_dpop": plan_cc_dpop,
+    "password": plan_password,
     "mixed": plan_mixed,
 }
 
@@ -511,7 +677,7 @@ def prepare_in_process(spec: dict[str, Any]) -> list[dict[str, Any]]:
     django.setup()
     work = Path(spec["work"])
     work.mkdir(exist_ok=True)
-    world = World(work)
+    world = World(work, warm=spec.get("warm", 1000))
     if spec.get("grow"):
         grow(spec["grow"]["clients"], spec["grow"]["tokens"])
     plans = []
@@ -531,6 +697,7 @@ def prepare(
     work: Path,
     rounds: int = 2,
     grow_to: dict[str, int] | None = None,
+    warm: int = 1000,
 ) -> list[Plan]:
     """Run the preparation in a child process with the db's environment; return the plans."""
     import subprocess
@@ -542,6 +709,7 @@ def prepare(
         "work": str(work),
         "rounds": rounds,
         "grow": grow_to,
+        "warm": warm,
     }
     out = subprocess.run(
         [sys.executable, str(HERE / "scenarios.py"), json.dumps(spec)],

@@ -475,7 +475,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=12, help="concurrent client threads")
     parser.add_argument("--warmup", type=int, default=10, help="seconds before RSS baseline")
-    parser.add_argument("--max-rss-growth-mib", type=float, default=16.0)
+    parser.add_argument("--max-rss-growth-mib", type=float, default=5.0)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),

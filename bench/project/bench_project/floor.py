@@ -12,9 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from bench_project import floor_db
 from oauth_token.registry import keyring
 
 
@@ -74,3 +76,36 @@ def sign_twice(request: HttpRequest) -> JsonResponse:
     body = _token()
     body["id_token"] = _token()["access_token"]
     return JsonResponse(body)
+
+
+def _consume(request: HttpRequest) -> JsonResponse | None:
+    """The database floor's work; an error answer when the artefact was already used."""
+    if not floor_db.consume_and_replace(request.POST["artefact"], secrets.token_urlsafe(32)):
+        return JsonResponse({"error": "invalid_grant"}, status=400)
+    return None
+
+
+@csrf_exempt
+def db_sign(request: HttpRequest) -> JsonResponse:
+    """Refresh rotation's database floor: consume + replace, then sign one access token."""
+    return _consume(request) or JsonResponse(_token())
+
+
+@csrf_exempt
+def db_sign_twice(request: HttpRequest) -> JsonResponse:
+    """Code redemption's database floor: consume + replace, then sign two JWTs."""
+    refused = _consume(request)
+    if refused is not None:
+        return refused
+    body = _token()
+    body["id_token"] = _token()["access_token"]
+    return JsonResponse(body)
+
+
+@csrf_exempt
+def password_sign(request: HttpRequest) -> JsonResponse:
+    """The password grant's floor: one password check (the project's hasher), one signature."""
+    user = get_user_model().objects.get(username=request.POST["username"])
+    if not user.check_password(request.POST["password"]):
+        return JsonResponse({"error": "invalid_grant"}, status=400)
+    return JsonResponse(_token())
