@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core import checks as django_checks
 from django.core.signals import setting_changed
 from django.db.models.signals import pre_delete
@@ -16,7 +16,7 @@ class OAuthTokenConfig(AppConfig):
         side effect of importing the module that defines it."""
         # Imported here: they import models, which Django loads only after every app config.
         from oauth_token import checks, conf, grants
-        from oauth_token.authorize import login
+        from oauth_token.authorize import login, logout, sessions
         from oauth_token.core import cache, endpoints
         from oauth_token.models import ChangeGeneration, Client
         from oauth_token.registry import invalidation
@@ -26,6 +26,8 @@ class OAuthTokenConfig(AppConfig):
         setting_changed.connect(endpoints.clear_cache, dispatch_uid="oauth_token.endpoints")
         setting_changed.connect(grants.clear_registry, dispatch_uid="oauth_token.grants")
         user_logged_in.connect(login.record_auth_time, dispatch_uid="oauth_token.auth_time")
+        user_logged_in.connect(sessions.start, dispatch_uid="oauth_token.session_start")
+        user_logged_out.connect(logout.session_ended, dispatch_uid="oauth_token.session_end")
         invalidation.connect()
         cache.use_database_generation(ChangeGeneration)
         pre_delete.connect(

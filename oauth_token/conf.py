@@ -151,6 +151,13 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_URL": None,
     # Seconds a pending authorization (shown on the consent page) stays valid in the session.
     "CONSENT_TIMEOUT": 600,
+    # Logout (OIDC RP-Initiated and Back-Channel Logout 1.0): lifetime of a logout token, and
+    # how often each client's backchannel_logout_uri is tried, with the delay before the first
+    # retry (doubled for each further one). Deliveries run on a background thread after the
+    # logout commits; they never hold the person's request.
+    "LOGOUT_TOKEN_LIFETIME": 120,
+    "BACKCHANNEL_LOGOUT_ATTEMPTS": 3,
+    "BACKCHANNEL_LOGOUT_RETRY_DELAY": 1.0,
     # OIDC claims this deployment can return (discovery's claims_supported); extend it when
     # CLAIMS_FUNCTION returns more.
     "CLAIMS_SUPPORTED": [

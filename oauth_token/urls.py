@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oauth_token.views import authorize, discovery
+from oauth_token.views import authorize, discovery, logout
 from oauth_token.views.device import ActivateView, DeviceAuthorizationView
 from oauth_token.views.introspect import IntrospectView
 from oauth_token.views.par import PushedAuthorizationView
@@ -17,6 +17,8 @@ urlpatterns = [
     path("authorize", authorize.authorize, name="authorize"),
     path("authorize/decision", authorize.decide, name="authorize_decision"),
     path("authorize/form_post.js", authorize.form_post_script, name="authorize_form_post_js"),
+    path("oidc/logout", logout.end_session, name="end_session"),
+    path("oidc/logout/confirm", logout.confirm, name="end_session_confirm"),
     path("oauth/token", TokenView.as_view(), name="token"),
     path("userinfo", UserInfoView.as_view(), name="userinfo"),
     path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),

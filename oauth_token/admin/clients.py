@@ -37,10 +37,23 @@ class ClientForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One absolute URI per line (RFC 6749 §3.1.2).",
     )
+    post_logout_redirect_uris = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One absolute URI per line: where /oidc/logout may send the person afterwards "
+        "(OIDC RP-Initiated Logout 1.0 §3.1, exact match).",
+    )
     jwks_uri = forms.URLField(
         required=False,
         assume_scheme="https",
         help_text="Where to fetch the client's JWK Set (instead of pasting it).",
+    )
+    backchannel_logout_uri = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Receives a logout token (OIDC Back-Channel Logout 1.0) when a session the "
+        "client took part in ends.",
     )
 
     class Meta:
@@ -54,12 +67,17 @@ class ClientForm(forms.ModelForm):
         grant_types.choices = [(g, g) for g in provisioning.known_grant_types()]
         if self.instance.pk is None and not self.is_bound:
             self.initial["grant_types"] = list(provisioning.DEFAULT_GRANT_TYPES)
-        uris = self.initial.get("redirect_uris")
-        if isinstance(uris, list):
-            self.initial["redirect_uris"] = "\n".join(uris)
+        for name in ("redirect_uris", "post_logout_redirect_uris"):
+            uris = self.initial.get(name)
+            if isinstance(uris, list):
+                self.initial[name] = "\n".join(uris)
 
     def clean_redirect_uris(self) -> list[str]:
         return list(dict.fromkeys(str(self.cleaned_data.get("redirect_uris") or "").split()))
+
+    def clean_post_logout_redirect_uris(self) -> list[str]:
+        value = str(self.cleaned_data.get("post_logout_redirect_uris") or "")
+        return list(dict.fromkeys(value.split()))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -73,6 +91,8 @@ class ClientForm(forms.ModelForm):
                 redirect_uris=data.get("redirect_uris") or [],
                 jwks=data.get("jwks"),
                 jwks_uri=data.get("jwks_uri") or "",
+                post_logout_redirect_uris=data.get("post_logout_redirect_uris") or [],
+                backchannel_logout_uri=data.get("backchannel_logout_uri") or "",
             )
         except ValidationError as exc:
             raise _as_form_error(exc) from exc

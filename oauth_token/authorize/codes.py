@@ -24,8 +24,9 @@ from oauth_token.tokens.revocation import revoke_access_tokens
 logger = logging.getLogger("oauth_token")
 
 
-def issue_code(request: AuthorizationRequest, user: Any, auth_time: int) -> str:
-    """Store a new code bound to everything the token request must match; return the code."""
+def issue_code(request: AuthorizationRequest, user: Any, auth_time: int, sid: str = "") -> str:
+    """Store a new code bound to everything the token request must match, and to the browser
+    session it was issued in (``sid``); return the code."""
     code = secrets.new_secret(32)
     now = timezone.now()
     AuthorizationCode.objects.create(
@@ -40,6 +41,7 @@ def issue_code(request: AuthorizationRequest, user: Any, auth_time: int) -> str:
         code_challenge_method=request.code_challenge_method,
         dpop_jkt=request.dpop_jkt,
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC),
+        sid=sid,
         expires_at=now + timedelta(seconds=int(oauth_settings.AUTHORIZATION_CODE_LIFETIME)),
     )
     return code

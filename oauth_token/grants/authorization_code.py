@@ -50,6 +50,7 @@ class AuthorizationCodeGrant(BaseGrant):
             user=row.user,
             auth_time=int(row.auth_time.timestamp()),
             nonce=row.nonce or None,
+            sid=row.sid or None,
             redeemed_code=row,
         )
 

@@ -54,6 +54,7 @@ class RefreshTokenGrant(BaseGrant):
             scopes=scopes,
             user=user,
             auth_time=int(family.auth_time.timestamp()) if family.auth_time else None,
+            sid=family.sid or None,
             extra_claims=dict(family.extra_claims or {}),
             continued_family=ContinuedFamily(
                 family, refresh_tokens.continue_family(family, token, presented, action, lifetimes)

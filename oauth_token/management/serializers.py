@@ -52,6 +52,8 @@ def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
         "can_introspect": client.can_introspect,
         "require_dpop": client.require_dpop,
         "require_par": client.require_par,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
+        "backchannel_logout_uri": client.backchannel_logout_uri or None,
         "is_active": client.is_active,
         "access_token_lifetime": client.access_token_lifetime,
         "refresh_token_lifetime": client.refresh_token_lifetime,

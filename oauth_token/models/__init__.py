@@ -8,6 +8,7 @@ from oauth_token.models.keys import SigningKey
 from oauth_token.models.par import PushedAuthorizationRequest
 from oauth_token.models.refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
 from oauth_token.models.revocation import RevokedAccessToken
+from oauth_token.models.sessions import SessionParticipant
 
 __all__ = [
     "Api",
@@ -24,5 +25,6 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenFamily",
     "RevokedAccessToken",
+    "SessionParticipant",
     "SigningKey",
 ]

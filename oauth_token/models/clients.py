@@ -71,6 +71,24 @@ class Client(models.Model):
         help_text="Refresh-token inactivity lifetime in seconds (0 = unlimited); "
         "empty = REFRESH_TOKEN_IDLE_LIFETIME.",
     )
+    # OIDC RP-Initiated Logout 1.0 §3.1 and Back-Channel Logout 1.0 §2.2.
+    post_logout_redirect_uris = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where /oidc/logout may send the person afterwards (exact match).",
+    )
+    backchannel_logout_uri = models.URLField(
+        max_length=2000,
+        blank=True,
+        help_text="Receives a logout token (OIDC Back-Channel Logout) when a session ends.",
+    )
+    backchannel_logout_session_required = models.BooleanField(
+        default=False, help_text="The client needs the sid claim in logout tokens (always sent)."
+    )
+    revoke_refresh_tokens_on_logout = models.BooleanField(
+        default=False,
+        help_text="Ending a browser session revokes the refresh tokens issued in it.",
+    )
     exchange_audiences = models.JSONField(
         default=list,
         blank=True,

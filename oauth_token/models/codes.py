@@ -28,6 +28,8 @@ class AuthorizationCode(models.Model):
     # RFC 9449 §10: the DPoP key the token request must prove possession of.
     dpop_jkt = models.CharField(max_length=64, null=True, blank=True)
     auth_time = models.DateTimeField()
+    # The browser session at this server the code was issued in (OIDC Back-Channel Logout §2.1).
+    sid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

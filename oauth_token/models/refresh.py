@@ -38,6 +38,12 @@ class RefreshTokenFamily(models.Model):
     extra_claims = models.JSONField(default=dict, blank=True)
     auth_time = models.DateTimeField(null=True, blank=True)
     grant_type = models.CharField(max_length=128, blank=True, help_text="The original grant.")
+    sid = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="The browser session the grant was made in (OIDC Back-Channel Logout §2.1).",
+    )
     dpop_jkt = models.CharField(
         max_length=64,
         null=True,

@@ -68,6 +68,18 @@ def validate_redirect_uri(uri: str) -> None:
         raise ValidationError(f"Redirect URI {uri!r} uses a scheme browsers do not navigate to.")
 
 
+def validate_backchannel_logout_uri(uri: str) -> None:
+    """OIDC Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without a fragment, where
+    this server POSTs logout tokens (https in production; http for local development)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+        raise ValidationError(
+            f"Back-channel logout URI {uri!r} must be an absolute http(s) URL without a fragment."
+        )
+    if any(c.isspace() for c in uri) or parts.username is not None:
+        raise ValidationError(f"Back-channel logout URI {uri!r} is not a plain URL.")
+
+
 def validate_client_settings(
     *,
     client_type: str,
@@ -76,6 +88,8 @@ def validate_client_settings(
     redirect_uris: Sequence[str] = (),
     jwks: Any = None,
     jwks_uri: str = "",
+    post_logout_redirect_uris: Sequence[str] = (),
+    backchannel_logout_uri: str = "",
 ) -> None:
     """The rules a client's registration must satisfy, shared by commands and the admin."""
     if client_type not in ClientType.values:
@@ -104,6 +118,12 @@ def validate_client_settings(
         raise ValidationError("client_credentials is for confidential clients (RFC 6749 §4.4).")
     for uri in redirect_uris:
         validate_redirect_uri(uri)
+    # RP-Initiated Logout §3.1: the same rules as redirect URIs (no fragment, no executable
+    # scheme), since the browser is sent there the same way.
+    for uri in post_logout_redirect_uris:
+        validate_redirect_uri(uri)
+    if backchannel_logout_uri:
+        validate_backchannel_logout_uri(backchannel_logout_uri)
 
 
 def create_client(
@@ -119,6 +139,8 @@ def create_client(
     can_introspect: bool = False,
     require_dpop: bool = False,
     require_par: bool = False,
+    post_logout_redirect_uris: Sequence[str] = (),
+    backchannel_logout_uri: str = "",
     **extra: Any,
 ) -> CreatedClient:
     """Documented defaults: authorization_code + refresh_token; confidential clients
@@ -129,6 +151,7 @@ def create_client(
         )
     grant_types = list(dict.fromkeys(grant_types)) if grant_types else list(DEFAULT_GRANT_TYPES)
     redirect_uris = list(dict.fromkeys(redirect_uris))
+    post_logout_redirect_uris = list(dict.fromkeys(post_logout_redirect_uris))
     validate_client_settings(
         client_type=client_type,
         auth_method=auth_method,
@@ -136,6 +159,8 @@ def create_client(
         redirect_uris=redirect_uris,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        post_logout_redirect_uris=post_logout_redirect_uris,
+        backchannel_logout_uri=backchannel_logout_uri,
     )
     client = Client(
         name=name,
@@ -149,6 +174,8 @@ def create_client(
         can_introspect=can_introspect,
         require_dpop=require_dpop,
         require_par=require_par,
+        post_logout_redirect_uris=post_logout_redirect_uris,
+        backchannel_logout_uri=backchannel_logout_uri,
         **extra,
     )
     secret = _new_secret(auth_method) if _needs_secret(auth_method) else None

@@ -41,6 +41,8 @@ class ClientInfo:
     access_token_lifetime: int | None = None
     refresh_token_lifetime: int | None = None
     refresh_idle_lifetime: int | None = None
+    # OIDC RP-Initiated Logout 1.0 §3.1: where /oidc/logout may send the person (exact match).
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     @property
     def is_public(self) -> bool:
@@ -105,6 +107,7 @@ def client_snapshot(client: Any) -> ClientInfo:
         access_token_lifetime=client.access_token_lifetime,
         refresh_token_lifetime=client.refresh_token_lifetime,
         refresh_idle_lifetime=client.refresh_idle_lifetime,
+        post_logout_redirect_uris=tuple(client.post_logout_redirect_uris or ()),
     )
 
 

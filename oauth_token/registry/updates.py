@@ -69,6 +69,8 @@ def update_client(client: Client, changes: Mapping[str, Any]) -> CreatedClient:
         redirect_uris=list(client.redirect_uris or []),
         jwks=client.jwks,
         jwks_uri=client.jwks_uri or "",
+        post_logout_redirect_uris=list(client.post_logout_redirect_uris or []),
+        backchannel_logout_uri=client.backchannel_logout_uri or "",
     )
     secret = ensure_secret(client)
     client.full_clean()

@@ -56,6 +56,8 @@ class GrantResult:
     user: AbstractBaseUser | None = None
     auth_time: int | None = None
     nonce: str | None = None
+    # The browser session the grant was made in (OIDC Back-Channel Logout §2.1), for ``sid``.
+    sid: str | None = None
     extra_claims: Claims = field(default_factory=dict)
     issued_token_type: str | None = None
     # The refresh_token grant: the family continued (no new family is started).

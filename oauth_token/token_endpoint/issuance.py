@@ -106,6 +106,7 @@ def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -
         access_token=access.token,
         auth_time=result.auth_time,
         nonce=result.nonce,
+        sid=result.sid,
     )
 
 
@@ -129,6 +130,7 @@ def _refresh(
         extra_claims=result.extra_claims,
         auth_time=result.auth_time,
         grant_type=context.grant_type,
+        sid=result.sid or "",
         dpop_jkt=refresh_tokens.dpop_binding(context.client, context.dpop_jkt),
         lifetimes=refresh_tokens.Lifetimes.of(context.client),
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from oauth_token.models import (
     PushedAuthorizationRequest,
     RefreshFamilyAccessToken,
     RevokedAccessToken,
+    SessionParticipant,
 )
 from oauth_token.tokens.refresh_tokens import dead_families
 
@@ -84,4 +86,12 @@ TARGETS: tuple[CleanupTarget, ...] = (
         lambda now: RefreshFamilyAccessToken.objects.filter(expires_at__lte=now),
     ),
     CleanupTarget("authorization_codes", _dead_authorization_codes),
+    # A session older than SESSION_COOKIE_AGE has ended without a logout; nobody can end it
+    # any more, so its participants will never be notified.
+    CleanupTarget(
+        "session_participants",
+        lambda now: SessionParticipant.objects.filter(
+            created_at__lte=now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+        ),
+    ),
 )

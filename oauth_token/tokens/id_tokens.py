@@ -18,7 +18,9 @@ from oauth_token.registry import keyring
 from oauth_token.tokens import claims
 
 # Registered claims a claims function may not override.
-PROTECTED = frozenset({"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"})
+PROTECTED = frozenset(
+    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid"}
+)
 
 
 def user_claims(user: Any, scopes: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -36,9 +38,11 @@ def mint(
     access_token: str,
     auth_time: int | None,
     nonce: str | None,
+    sid: str | None = None,
 ) -> str:
     """A signed ID token for ``user``: ``aud`` = ``azp`` = the client, ``at_hash`` of the
-    access token issued with it (OIDC Core §3.1.3.6), then the user's claims by scope."""
+    access token issued with it (OIDC Core §3.1.3.6), ``sid`` of the browser session it was
+    issued in (OIDC Back-Channel Logout §2.1), then the user's claims by scope."""
     alg = str(oauth_settings.ID_TOKEN_SIGNING_ALGORITHM)
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -54,5 +58,7 @@ def mint(
         payload["auth_time"] = int(auth_time)
     if nonce:
         payload["nonce"] = nonce
+    if sid:
+        payload["sid"] = sid
     payload.update(user_claims(user, scopes))
     return keyring.sign(payload, alg=alg, typ="JWT")

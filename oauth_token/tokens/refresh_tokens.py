@@ -183,6 +183,7 @@ def start_family(
     grant_type: str,
     dpop_jkt: str | None,
     lifetimes: Lifetimes = Lifetimes(),
+    sid: str = "",
 ) -> tuple[RefreshTokenFamily, str]:
     """A new family and its first refresh token (random, 256 bits); returns both. The
     family's absolute expiry is fixed now, from the client's lifetime or the settings'."""
@@ -198,6 +199,7 @@ def start_family(
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time is not None else None,
         grant_type=grant_type,
         dpop_jkt=dpop_jkt,
+        sid=sid,
         created_at=now,
         expires_at=now + lifetime if lifetime else None,
     )

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from oauth_token.authorize import consent, login, par, pending
+from oauth_token.authorize import consent, login, par, pending, sessions
 from oauth_token.authorize.codes import issue_code
 from oauth_token.authorize.validation import (
     AuthorizationRequest,
@@ -139,7 +139,9 @@ def consent_prompt(authz: AuthorizationRequest) -> consent.ConsentPrompt:
 def success(
     request: HttpRequest, authz: AuthorizationRequest, user: Any, auth_time: int
 ) -> HttpResponse:
-    code = issue_code(authz, user, auth_time)
+    sid = sessions.session_id(request)
+    code = issue_code(authz, user, auth_time, sid)
+    sessions.record_participant(sid, authz.client.pk, user)
     if authz.request_uri:
         par.forget(request, authz.request_uri)
     return respond(request, authz.target, {"code": code})

@@ -34,6 +34,7 @@ OPTIONAL_ENDPOINTS = {
     "introspection_endpoint": "introspect",
     "pushed_authorization_request_endpoint": "par",
     "device_authorization_endpoint": "device_code",
+    "end_session_endpoint": "end_session",
 }
 
 
@@ -67,6 +68,11 @@ def metadata() -> dict[str, Any]:
         data["require_pushed_authorization_requests"] = bool(
             oauth_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
         )
+    if "end_session_endpoint" in data:
+        # OIDC Back-Channel Logout 1.0 §2.1; front-channel logout is not offered.
+        data["backchannel_logout_supported"] = True
+        data["backchannel_logout_session_supported"] = True
+        data["frontchannel_logout_supported"] = False
     if "revocation_endpoint" in data:
         data["revocation_endpoint_auth_methods_supported"] = auth_methods
     if "introspection_endpoint" in data:

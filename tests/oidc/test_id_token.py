@@ -72,6 +72,7 @@ def test_id_token_claims(tokens, first_party_app, user, signing_keys):
         "exp",
         "auth_time",
         "at_hash",
+        "sid",  # OIDC Back-Channel Logout 1.0 §2.1 (tests/logout/test_sessions.py)
     }
 
 

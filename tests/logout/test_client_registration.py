@@ -1,0 +1,88 @@
+"""Registering a client's logout URIs with ``oauth_client create`` and in the admin: validated
+by the same provisioning rules, and in effect at /oidc/logout at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as BrowserClient
+from django.urls import reverse
+
+from oauth_token.models import Client
+from tests.admin.test_admin_actions import _client_form
+from tests.commands.conftest import assert_one_line_failure, run
+from tests.logout.fixtures import logout_url
+
+pytestmark = pytest.mark.django_db
+BYE = "https://app.example/bye"
+
+
+def test_create_with_logout_uris():
+    doc = run(
+        "oauth_client",
+        "create",
+        "--name",
+        "Web",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--post-logout-redirect-uri",
+        BYE,
+        "https://app.example/bye2",
+        "--backchannel-logout-uri",
+        "https://app.example/backchannel",
+        "--json",
+    ).json()
+    assert doc["post_logout_redirect_uris"] == [BYE, "https://app.example/bye2"]
+    assert doc["backchannel_logout_uri"] == "https://app.example/backchannel"
+    shown = run("oauth_client", "show", doc["client_id"], "--json").json()
+    assert shown["post_logout_redirect_uris"] == [BYE, "https://app.example/bye2"]
+    response = BrowserClient().get(
+        logout_url(client_id=doc["client_id"], post_logout_redirect_uri=BYE)
+    )
+    assert response.status_code == 302 and response["Location"] == BYE
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "fragment"),
+    [
+        ("--post-logout-redirect-uri", "javascript:alert(1)", "scheme"),
+        ("--post-logout-redirect-uri", "https://app.example/bye#x", "fragment"),
+        ("--post-logout-redirect-uri", "/relative", "absolute"),
+        ("--backchannel-logout-uri", "ftp://app.example/bc", "http(s)"),
+        ("--backchannel-logout-uri", "https://app.example/bc#frag", "fragment"),
+    ],
+)
+def test_bad_logout_uris_are_one_line_errors(flag, value, fragment):
+    result = run("oauth_client", "create", "--name", "Bad", flag, value)
+    assert_one_line_failure(result, fragment)
+    assert not Client.objects.exists()
+
+
+def test_admin_saves_logout_settings(admin_client):
+    response = admin_client.post(
+        reverse("admin:oauth_token_client_add"),
+        _client_form(
+            grant_types=["authorization_code"],
+            post_logout_redirect_uris=f"{BYE}\nhttps://app.example/bye2",
+            backchannel_logout_uri="https://app.example/backchannel",
+            backchannel_logout_session_required="on",
+            revoke_refresh_tokens_on_logout="on",
+        ),
+    )
+    assert response.status_code == 200, response.content[:500]
+    client = Client.objects.get(name="Admin-made")
+    assert client.post_logout_redirect_uris == [BYE, "https://app.example/bye2"]
+    assert client.backchannel_logout_uri == "https://app.example/backchannel"
+    assert client.backchannel_logout_session_required
+    assert client.revoke_refresh_tokens_on_logout
+    page = admin_client.get(reverse("admin:oauth_token_client_change", args=[client.pk]))
+    assert BYE in page.content.decode()
+
+
+def test_admin_refuses_an_executable_post_logout_uri(admin_client):
+    response = admin_client.post(
+        reverse("admin:oauth_token_client_add"),
+        _client_form(post_logout_redirect_uris="javascript:alert(1)"),
+    )
+    assert response.status_code == 200
+    assert "scheme" in response.content.decode()
+    assert not Client.objects.exists()

@@ -1,0 +1,159 @@
+"""Attacks on /oidc/logout (OIDC RP-Initiated Logout 1.0 §3, §7):
+
+- **Open redirect through post_logout_redirect_uri.** The end-session endpoint is reachable by
+  any link, so if it followed a URI that is not exactly one the client registered, it would be
+  a redirector for phishing. Every near-miss below must end on an error page, with no
+  ``Location`` header, and leave the person signed in and the database as it was.
+- **Forged id_token_hint.** A hint is what lets a logout skip the confirmation page, so a hint
+  this server did not sign (another key, ``alg: none``, HMAC with the public key) must be
+  refused rather than log the person out.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from oauth_token.registry import keyring
+from tests import kit
+from tests.authorize.fixtures import *  # noqa: F403
+from tests.authorize.helpers import ISSUER
+from tests.logout.fixtures import *  # noqa: F403
+from tests.logout.fixtures import LOGGED_OUT, is_signed_in, logout_url
+
+pytestmark = pytest.mark.django_db
+
+NEAR_MISSES = [
+    "https://evil.example/",
+    LOGGED_OUT + "/",
+    LOGGED_OUT + "/../../evil",
+    LOGGED_OUT + ".evil.example",
+    LOGGED_OUT + "?next=https://evil.example/",
+    LOGGED_OUT + "#fragment",
+    LOGGED_OUT.upper(),
+    LOGGED_OUT.replace("https://", "http://"),
+    LOGGED_OUT.replace("app.example.com", "app.example.com@evil.example"),
+    LOGGED_OUT.replace("/logged-out", "/logged%2Dout"),
+    " " + LOGGED_OUT,
+    LOGGED_OUT + "\t",
+    "//evil.example/logged-out",
+    "javascript:alert(document.cookie)",
+    "https://other-app.example/registered-by-another-client",
+]
+
+
+def assert_refused_without_redirect(response) -> None:
+    assert response.status_code == 400, response.content[:300]
+    assert not response.has_header("Location")
+    assert "not registered" in response.content.decode()
+
+
+@pytest.mark.parametrize("uri", NEAR_MISSES)
+def test_open_redirect_via_unregistered_post_logout_redirect_uri_with_a_valid_hint(
+    browser, rp_client, sign_in_with, unchanged, uri
+):
+    rp_client("Other", post_logout_redirect_uris=[NEAR_MISSES[-1]])
+    signed_in = sign_in_with(*rp_client())
+    unchanged()
+    response = browser.get(
+        logout_url(id_token_hint=signed_in.id_token, post_logout_redirect_uri=uri, state="s")
+    )
+    assert_refused_without_redirect(response)
+    assert is_signed_in(browser)
+
+
+@pytest.mark.parametrize("uri", NEAR_MISSES)
+def test_open_redirect_via_unregistered_post_logout_redirect_uri_when_signed_out(
+    rp_client, client, uri
+):
+    app, _ = rp_client()
+    rp_client("Other", post_logout_redirect_uris=[NEAR_MISSES[-1]])
+    for method in (client.get, client.post):
+        response = method(
+            "/oidc/logout",
+            {"client_id": app.client_id, "post_logout_redirect_uri": uri, "state": "s"},
+        )
+        assert_refused_without_redirect(response)
+
+
+def test_open_redirect_via_the_confirmation_form(browser, rp_client):
+    """The confirmation page is not a way round the check: its answer re-validates the
+    stored request, so a URI removed from the registration in between is not followed."""
+    app, _ = rp_client()
+    response = browser.get(logout_url(client_id=app.client_id, post_logout_redirect_uri=LOGGED_OUT))
+    transaction = response.content.decode().split('name="transaction" value="')[1].split('"')[0]
+    app.post_logout_redirect_uris = []
+    app.save()
+    answer = browser.post(
+        "/oidc/logout/confirm", {"transaction": transaction, "decision": "logout"}
+    )
+    assert_refused_without_redirect(answer)
+    assert is_signed_in(browser)
+
+
+def test_open_redirect_without_identifying_a_client(browser, client, db):
+    for session in (browser, client):
+        response = session.get(logout_url(post_logout_redirect_uri=LOGGED_OUT))
+        assert response.status_code == 400 and not response.has_header("Location")
+
+
+def _claims(user, client, sid):
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "sub": str(user.pk),
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + 600,
+        "sid": sid,
+    }
+
+
+@pytest.fixture
+def forged_hints(browser, rp_client, sign_in_with, user):
+    signed_in = sign_in_with(*rp_client())
+    claims = _claims(user, signed_in.client, signed_in.claims["sid"])
+    kid = jwt.get_unverified_header(signed_in.id_token)["kid"]
+    attacker = kit.rsa_keypair(kid=kid)
+    _, public = keyring.verification_key(kid)
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "attacker-key-same-kid": jwt.encode(
+            claims, attacker.private, "RS256", headers={"kid": kid}
+        ),
+        "alg-none": kit.unsigned_jwt({"alg": "none", "kid": kid, "typ": "JWT"}, claims),
+        "hmac-with-public-key": kit.hmac_signed_jwt(
+            {"alg": "HS256", "kid": kid, "typ": "JWT"}, claims, pem
+        ),
+        "logout-token-as-hint": keyring.sign(
+            {**claims, "events": {"http://schemas.openid.net/event/backchannel-logout": {}}},
+            alg="RS256",
+            typ="logout+jwt",
+        ),
+        "wrong-issuer": keyring.sign({**claims, "iss": "https://evil.example/"}, typ="JWT"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "attacker-key-same-kid",
+        "alg-none",
+        "hmac-with-public-key",
+        "logout-token-as-hint",
+        "wrong-issuer",
+    ],
+)
+def test_forged_id_token_hint_cannot_log_the_person_out(browser, forged_hints, unchanged, kind):
+    unchanged()
+    response = browser.get(
+        logout_url(id_token_hint=forged_hints[kind], post_logout_redirect_uri=LOGGED_OUT)
+    )
+    assert response.status_code == 400 and not response.has_header("Location")
+    assert "id_token_hint" in response.content.decode()
+    assert is_signed_in(browser)
