@@ -86,3 +86,26 @@ def test_admin_refuses_an_executable_post_logout_uri(admin_client):
     assert response.status_code == 200
     assert "scheme" in response.content.decode()
     assert not Client.objects.exists()
+
+
+def test_update_replaces_the_logout_uris_and_validates_them():
+    client_id = run("oauth_client", "create", "--name", "Web", "--json").json()["client_id"]
+    doc = run(
+        "oauth_client",
+        "update",
+        client_id,
+        "--post-logout-redirect-uri",
+        BYE,
+        "--backchannel-logout-uri",
+        "https://app.example/backchannel",
+        "--json",
+    ).json()
+    assert doc["post_logout_redirect_uris"] == [BYE]
+    assert doc["backchannel_logout_uri"] == "https://app.example/backchannel"
+    unchanged = run("oauth_client", "update", client_id, "--name", "Renamed", "--json").json()
+    assert unchanged["post_logout_redirect_uris"] == [BYE]
+    refused = run("oauth_client", "update", client_id, "--post-logout-redirect-uri", "data:x")
+    assert_one_line_failure(refused, "scheme")
+    assert Client.objects.get(client_id=client_id).post_logout_redirect_uris == [BYE]
+    response = BrowserClient().get(logout_url(client_id=client_id, post_logout_redirect_uri=BYE))
+    assert response.status_code == 302 and response["Location"] == BYE
