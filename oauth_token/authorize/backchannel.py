@@ -11,16 +11,20 @@ Why a background thread and not a queue table: delivery must never hold the pers
 no task runner to rely on. Each delivery gets its own daemon thread that tries at most
 BACKCHANNEL_LOGOUT_ATTEMPTS times, waiting BACKCHANNEL_LOGOUT_RETRY_DELAY seconds before the
 first retry and twice as long before each further one; every attempt is bounded by the
-outbound request deadline, so a thread lives a bounded time. The thread touches no database.
-The cost of this choice: a worker that is killed mid-retry loses the remaining attempts of its
-deliveries. A logout token expires within LOGOUT_TOKEN_LIFETIME anyway, so a late retry from a
-durable queue would be refused by the RP (§2.6 step 6 rejects expired tokens) — durability
-would buy little.
+outbound deadline (OUTBOUND_TIMEOUT), so a thread lives a bounded time. The thread touches no
+database. The cost of this choice: a worker that is killed mid-retry loses the remaining
+attempts of its deliveries. A logout token expires within LOGOUT_TOKEN_LIFETIME anyway, so a
+late retry from a durable queue would be refused by the RP (§2.6 step 6 rejects expired
+tokens): durability would buy little.
 
-What counts (§2.8): 200 (or any 2xx) is delivered; a 4xx is the RP refusing the token, final;
-anything else (5xx, a redirect, no answer) is retried. Outcomes are events on the
-``oauth_token.events`` logger: ``backchannel_logout_delivered`` at INFO and
-``backchannel_logout_failed`` at WARNING, with the client_id and the reason, never the token.
+What counts (§2.8): 200 (or any 2xx) is delivered; a 5xx or no answer in time is retried; a
+4xx (the RP refusing the token) or a redirect (never followed: the URI is wrong) is final.
+The request goes through ``core/outbound.py``, so a ``backchannel_logout_uri`` cannot be aimed
+at an internal address (SSRF) nor hold the thread past the outbound deadline.
+
+Outcomes are events on the ``oauth_token.events`` logger: ``backchannel_logout_delivered`` at
+INFO and ``backchannel_logout_failed`` at WARNING, with the client_id and the reason, never
+the token.
 """
 
 from __future__ import annotations
@@ -28,13 +32,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from oauth_token.conf import oauth_settings
+from oauth_token.core import outbound
 
 events = logging.getLogger("oauth_token.events")
 
@@ -52,45 +54,19 @@ class Notice:
     logout_token: str = field(repr=False)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-def post_form(uri: str, data: dict[str, str]) -> int:
-    """POST ``data`` form-encoded to ``uri``; the status code (a redirect is returned, never
-    followed). Raises OSError when no response arrived in time.
-
-    The function boundary the guarded outbound module (``core/outbound.py``, issue 15's
-    hardening) will replace; until then: http(s) only, no redirects, a timeout."""
-    if not uri.startswith(("https://", "http://")):
-        raise OSError("not an http(s) URL")
-    opener = urllib.request.build_opener(_NoRedirects)
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        uri,
-        data=urlencode(data).encode("ascii"),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        method="POST",
-    )
-    try:
-        with opener.open(request, timeout=float(oauth_settings.JWKS_FETCH_TIMEOUT)) as response:
-            response.read(16 * 1024)
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 def attempt(notice: Notice) -> tuple[str, str]:
-    """One POST of the logout token (§2.5); (outcome, reason)."""
+    """One POST of the logout token (§2.5) through the guarded outbound module (no redirects,
+    public addresses only unless OUTBOUND_ALLOW_PRIVATE_ADDRESSES, a total deadline of
+    OUTBOUND_TIMEOUT); (outcome, reason)."""
     try:
-        status = post_form(notice.uri, {"logout_token": notice.logout_token})
-    except (OSError, ValueError) as exc:
-        return RETRY, type(exc).__name__
+        status = outbound.post_form(notice.uri, {"logout_token": notice.logout_token})
+    except outbound.OutboundError as exc:
+        return RETRY, exc.reason or "no response"
     if 200 <= status < 300:
         return DELIVERED, str(status)
-    if 400 <= status < 500:
-        return REFUSED, f"HTTP {status}"
-    return RETRY, f"HTTP {status}"
+    if status >= 500:
+        return RETRY, f"HTTP {status}"
+    return REFUSED, f"HTTP {status}"
 
 
 def deliver(notice: Notice) -> bool:

@@ -4,6 +4,8 @@
   any link, so if it followed a URI that is not exactly one the client registered, it would be
   a redirector for phishing. Every near-miss below must end on an error page, with no
   ``Location`` header, and leave the person signed in and the database as it was.
+- **SSRF through backchannel_logout_uri.** A registered URI naming an internal address must
+  not make this server POST into its own network.
 - **Forged id_token_hint.** A hint is what lets a logout skip the confirmation page, so a hint
   this server did not sign (another key, ``alg: none``, HMAC with the public key) must be
   refused rather than log the person out.
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import jwt
@@ -20,9 +23,10 @@ from cryptography.hazmat.primitives import serialization
 from oauth_token.registry import keyring
 from tests import kit
 from tests.authorize.fixtures import *  # noqa: F403
-from tests.authorize.helpers import ISSUER
+from tests.authorize.helpers import ISSUER, oauth_settings_with
 from tests.logout.fixtures import *  # noqa: F403
 from tests.logout.fixtures import LOGGED_OUT, is_signed_in, logout_url
+from tests.logout.rp import logout_receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +161,30 @@ def test_forged_id_token_hint_cannot_log_the_person_out(browser, forged_hints, u
     assert response.status_code == 400 and not response.has_header("Location")
     assert "id_token_hint" in response.content.decode()
     assert is_signed_in(browser)
+
+
+def test_ssrf_via_backchannel_logout_uri_to_an_internal_address(
+    browser, rp_client, sign_in_with, settings, caplog, django_capture_on_commit_callbacks
+):
+    """A client that registers ``http://127.0.0.1:.../`` as its back-channel logout URI must
+    not make this server POST to its own network: the guarded outbound module refuses private
+    addresses (unless OUTBOUND_ALLOW_PRIVATE_ADDRESSES), and the refusal is a failure event."""
+    caplog.set_level(logging.INFO, logger="oauth_token.events")
+    with logout_receiver() as internal:
+        signed_in = sign_in_with(*rp_client(backchannel_logout_uri=internal.url))
+        settings.OAUTH_TOKEN = oauth_settings_with(
+            OUTBOUND_ALLOW_PRIVATE_ADDRESSES=False, BACKCHANNEL_LOGOUT_RETRY_DELAY=0
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = browser.get(logout_url(id_token_hint=signed_in.id_token))
+        assert response.status_code == 200 and not is_signed_in(browser)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not [
+            r for r in caplog.records if getattr(r, "event", "") == "backchannel_logout_failed"
+        ]:
+            time.sleep(0.02)
+        [failed] = [
+            r for r in caplog.records if getattr(r, "event", "") == "backchannel_logout_failed"
+        ]
+        assert failed.client_id == signed_in.client.client_id
+        assert internal.received == []
