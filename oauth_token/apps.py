@@ -24,6 +24,7 @@ class OAuthTokenConfig(AppConfig):
 
         setting_changed.connect(conf.reload_on_change, dispatch_uid="oauth_token.conf")
         setting_changed.connect(endpoints.clear_cache, dispatch_uid="oauth_token.endpoints")
+        setting_changed.connect(cache.forget_backend, dispatch_uid="oauth_token.cache_backend")
         setting_changed.connect(grants.clear_registry, dispatch_uid="oauth_token.grants")
         user_logged_in.connect(login.record_auth_time, dispatch_uid="oauth_token.auth_time")
         user_logged_in.connect(sessions.start, dispatch_uid="oauth_token.session_start")

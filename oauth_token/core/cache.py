@@ -165,6 +165,7 @@ class _Memo:
 
 _memo = _Memo()
 _database: list[DatabaseGeneration] = []
+_backend_kind: list[bool] = []
 
 
 def use_database_generation(store: DatabaseGeneration) -> None:
@@ -174,8 +175,22 @@ def use_database_generation(store: DatabaseGeneration) -> None:
 
 
 def process_local() -> bool:
-    """Whether what this process stores in the cache is invisible to every other process."""
-    return isinstance(shared_cache(), _PROCESS_LOCAL)
+    """Whether what this process stores in the cache is invisible to every other process.
+    Remembered until the settings change: ``caches[alias]`` is a thread-local lookup that
+    the hot path would otherwise pay on every request."""
+    if not _backend_kind:
+        _backend_kind.append(isinstance(shared_cache(), _PROCESS_LOCAL))
+    return _backend_kind[0]
+
+
+def forget_backend(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver (wired in ``AppConfig.ready``): another cache, or another
+    key prefix, is another generation; nothing memoised under the old one may be served."""
+    if setting in ("CACHES", "OAUTH_TOKEN"):
+        _backend_kind.clear()
+        _memo.values = {}
+        _memo.generation = None
+        _memo.checked_at = float("-inf")
 
 
 def get_copy(cache_key: str) -> Any:
