@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core import checks as django_checks
 from django.core.signals import setting_changed
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_migrate, pre_delete
 
 
 class OAuthTokenConfig(AppConfig):
@@ -19,7 +19,7 @@ class OAuthTokenConfig(AppConfig):
         from oauth_token.authorize import login, logout, sessions
         from oauth_token.core import cache, endpoints
         from oauth_token.models import ChangeGeneration, Client
-        from oauth_token.registry import invalidation
+        from oauth_token.registry import first_key, invalidation
         from oauth_token.tokens import refresh_tokens
 
         setting_changed.connect(conf.reload_on_change, dispatch_uid="oauth_token.conf")
@@ -31,6 +31,9 @@ class OAuthTokenConfig(AppConfig):
         user_logged_out.connect(logout.session_ended, dispatch_uid="oauth_token.session_end")
         invalidation.connect()
         cache.use_database_generation(ChangeGeneration)
+        post_migrate.connect(
+            first_key.create_first_keys, sender=self, dispatch_uid="oauth_token.first_key"
+        )
         pre_delete.connect(
             refresh_tokens.revoke_for_deleted_client,
             sender=Client,

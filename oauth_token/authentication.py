@@ -8,7 +8,9 @@ database round-trip for validation. ``request.auth`` is the verified claims
 :class:`ClientPrincipal` for ``client_credentials`` tokens.
 
 Errors follow RFC 6750 §3: 401 ``invalid_token`` and 403 ``insufficient_scope`` with a
-``WWW-Authenticate`` challenge and a JSON body ``{"error", "error_description"}``.
+``WWW-Authenticate`` challenge and a JSON body ``{"error", "error_description"}``; a request
+that sent no token gets the bare challenge and an empty JSON object (§3.1: no error
+information), never DRF's ``{"detail": ...}``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from oauth_token._deprecated import moved
 from oauth_token.conf import oauth_settings
@@ -80,6 +84,31 @@ class TokenAuthenticationFailed(exceptions.AuthenticationFailed):
         if isinstance(error, TemporarilyUnavailable):
             # DRF's exception handler turns ``wait`` into Retry-After.
             self.wait = int(oauth_settings.RETRY_AFTER)
+
+
+class TokenRequired(exceptions.NotAuthenticated):
+    """401 for a request that sent no access token. RFC 6750 §3.1: when a request "lacks any
+    authentication information", the challenge carries no error code and the answer no other
+    error information, so the body is ``{}``; the challenge comes from ``authenticate_header``."""
+
+    def __init__(self) -> None:
+        super().__init__(detail={})
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF ``EXCEPTION_HANDLER`` for views whose permission classes are not this package's
+    (``IsAuthenticated``, ...): DRF's own "no credentials" 401 becomes :class:`TokenRequired`
+    when the view authenticates with :class:`AccessTokenAuthentication`. ``RequiredScopes`` and
+    ``HasScope`` raise it themselves, so they need no setting."""
+    view = context.get("view")
+    if type(exc) is exceptions.NotAuthenticated and any(
+        isinstance(a, AccessTokenAuthentication)
+        for a in getattr(getattr(view, "request", None), "authenticators", ())
+    ):
+        replacement = TokenRequired()
+        replacement.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
+        exc = replacement
+    return drf_exception_handler(exc, context)
 
 
 # --- authentication ------------------------------------------------------------------------
@@ -190,8 +219,10 @@ __all__ = [
     "AccessTokenAuthentication",
     "AccessTokenClaims",
     "ClientPrincipal",
+    "TokenRequired",
     "challenge",
     "default_challenge",
+    "exception_handler",
 ]
 
 _MOVED_TO_PERMISSIONS = frozenset({"RequiredScopes", "HasScope", "InsufficientScopeDenied"})

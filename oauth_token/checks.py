@@ -16,8 +16,10 @@ from django.utils.module_loading import import_string
 from oauth_token.conf import DEFAULTS, oauth_settings
 from oauth_token.core import cache
 from oauth_token.core.jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
+from oauth_token.errors import ConfigurationError
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import Api, SigningKey
+from oauth_token.registry import sealing
 
 
 def _issuer_errors() -> list[Any]:
@@ -274,6 +276,57 @@ def _grant_type_errors() -> list[Any]:
     return errors
 
 
+def _sealing_errors() -> list[Any]:
+    """A wrong key-encryption key passes every other check and then turns every token request
+    into a 500: try to open what is sealed (AES-GCM, microseconds each)."""
+    try:
+        if _migrations_pending():
+            return []
+        report = sealing.inspect()
+    except DatabaseError:
+        return []
+    except ConfigurationError as exc:
+        return [Error(str(exc), id="oauth_token.E080")]
+    hint = (
+        "If the key-encryption key was changed, put the previous one in "
+        "OAUTH_TOKEN['OLD_KEY_ENCRYPTION_KEYS'] and run `manage.py oauth_keys reseal`."
+    )
+    keys = [v for v in report.undecryptable if v.kind == "signing key"]
+    clients = [v for v in report.undecryptable if v.kind != "signing key"]
+    errors: list[Any] = []
+    if keys:
+        errors.append(
+            Error(
+                "OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] cannot decrypt "
+                + ", ".join(str(v) for v in keys)
+                + ": tokens cannot be signed or verified with it.",
+                hint=hint,
+                id="oauth_token.E080",
+            )
+        )
+    if clients:
+        errors.append(
+            Error(
+                f"OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] cannot decrypt the secrets of {len(clients)} "
+                "client_secret_jwt client(s): "
+                + ", ".join(v.name for v in clients[:5])
+                + ("..." if len(clients) > 5 else ""),
+                hint=hint,
+                id="oauth_token.E081",
+            )
+        )
+    if report.stale:
+        errors.append(
+            Warning(
+                f"{len(report.stale)} signing key(s) or client secret(s) are sealed under a key "
+                "in OAUTH_TOKEN['OLD_KEY_ENCRYPTION_KEYS'].",
+                hint="Run `manage.py oauth_keys reseal`, then remove the old key from settings.",
+                id="oauth_token.W080",
+            )
+        )
+    return errors
+
+
 def _hook_errors() -> list[Any]:
     """Dotted paths of the password throttle's IP function and of the external-subject user
     lookup (jwt-bearer, token exchange) must import."""
@@ -366,7 +419,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if _issuer_errors() or _kek_errors():
         return []
-    return _key_errors()
+    return _key_errors() + _sealing_errors()
 
 
 # Registered by AppConfig.ready, in this order.

@@ -18,8 +18,12 @@ DEFAULTS: dict[str, Any] = {
     # Secret from which the AES-256-GCM key that encrypts private signing keys (and the
     # secrets of client_secret_jwt clients) is derived. Required when DEBUG is off.
     "KEY_ENCRYPTION_KEY": None,
-    # Former key-encryption keys, still accepted for decryption while re-encrypting.
+    # Former key-encryption keys, still accepted for decryption while re-encrypting
+    # (`manage.py oauth_keys reseal` re-encrypts everything under KEY_ENCRYPTION_KEY).
     "OLD_KEY_ENCRYPTION_KEYS": [],
+    # `migrate` creates the first signing key (DEFAULT_SIGNING_ALGORITHM, and
+    # ID_TOKEN_SIGNING_ALGORITHM if different) when the project has no signing key at all.
+    "CREATE_SIGNING_KEY_ON_MIGRATE": True,
     # Lifetimes, in seconds.
     "ACCESS_TOKEN_LIFETIME": 86400,
     "ID_TOKEN_LIFETIME": 36000,

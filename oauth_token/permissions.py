@@ -1,7 +1,8 @@
 """DRF permission classes for resource servers: scopes a view requires (RFC 6750 §3.1).
 
 A missing scope is 403 ``insufficient_scope`` with a ``WWW-Authenticate`` challenge naming the
-scopes needed, and the RFC 6750 JSON body.
+scopes needed, and the RFC 6750 JSON body; no access token at all is 401 with the bare
+challenge (:class:`~oauth_token.authentication.TokenRequired`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from oauth_token.authentication import challenge
+from oauth_token.authentication import TokenRequired, challenge
 from oauth_token.errors import InsufficientScope
 from oauth_token.tokens.access_tokens import AccessTokenClaims
 
@@ -46,7 +47,7 @@ def _required_for(view: Any, request: Request) -> tuple[str, ...]:
 def _check_scopes(request: Request, required: Sequence[str]) -> bool:
     claims = request.auth
     if not isinstance(claims, AccessTokenClaims):
-        return False
+        raise TokenRequired()  # not DRF's {"detail": ...} (RFC 6750 §3.1)
     missing = [s for s in required if s not in claims.scopes]
     if missing:
         raise InsufficientScopeDenied(missing, required, claims.scheme)

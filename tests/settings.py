@@ -74,4 +74,7 @@ OAUTH_TOKEN = {
     # Tests serve jwks_uri, metadata documents and logout endpoints on 127.0.0.1;
     # tests/security/test_outbound_fetch_attacks.py turns this off to show the default refuses.
     "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": True,
+    # Tests create keys from a pool (the `signing_keys` fixture); a key made while the test
+    # database is created would outlive every test's rollback. tests/firstday turns it on.
+    "CREATE_SIGNING_KEY_ON_MIGRATE": False,
 }

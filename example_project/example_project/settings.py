@@ -5,8 +5,9 @@
 | DATABASE_URL               | SQLite file example_project/db.sqlite3                    |
 | CACHE_URL                  | local memory (redis://127.0.0.1:6379/0 for several workers)|
 | SECRET_KEY, DEBUG, ALLOWED_HOSTS | development values (a warning when DEBUG is off)    |
-| OAUTH_ISSUER               | http://127.0.0.1:8000/ (or the port in $PORT)             |
+| OAUTH_ISSUER               | http://127.0.0.1:8000/ (or $PORT, or quickstart's --port)  |
 | OAUTH_KEY_ENCRYPTION_KEY   | a development value in DEBUG; required otherwise          |
+| OAUTH_OLD_KEY_ENCRYPTION_KEYS | none (comma-separated; for `oauth_keys reseal`)        |
 """
 
 from pathlib import Path
@@ -98,6 +99,8 @@ LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # RFC 6750 401s also for views protected by DRF's own permission classes.
+    "EXCEPTION_HANDLER": "oauth_token.authentication.exception_handler",
 }
 
 OAUTH_TOKEN = {
@@ -109,6 +112,9 @@ OAUTH_TOKEN = {
         "OAUTH_KEY_ENCRYPTION_KEY",
         default="example-project-development-kek-0123456789" if DEBUG else None,
     ),
+    # Former key-encryption keys (comma-separated), accepted for decryption until
+    # `manage.py oauth_keys reseal` has re-encrypted everything under the new one.
+    "OLD_KEY_ENCRYPTION_KEYS": env.list("OAUTH_OLD_KEY_ENCRYPTION_KEYS", default=[]),
     "RESOURCE_SERVER_AUDIENCE": "https://api.example.com",
     # Client jwks_uri, metadata documents and back-channel logout URIs on 127.0.0.1 work while
     # developing; in production only public addresses are fetched (no SSRF into the network).

@@ -24,6 +24,20 @@ class ApiScopeForm(forms.ModelForm):
         return name
 
 
+class ApiForm(forms.ModelForm):
+    class Meta:
+        model = Api
+        exclude: list[str] = []
+
+    def clean_identifier(self) -> str:
+        identifier = str(self.cleaned_data["identifier"])
+        try:
+            provisioning.validate_api_identifier(identifier)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return identifier
+
+
 class ApiScopeInline(admin.TabularInline):
     model = ApiScope
     form = ApiScopeForm
@@ -32,6 +46,7 @@ class ApiScopeInline(admin.TabularInline):
 
 @admin.register(Api)
 class ApiAdmin(admin.ModelAdmin):
+    form = ApiForm
     list_display = [
         "identifier",
         "name",

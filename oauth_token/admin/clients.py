@@ -24,10 +24,6 @@ from oauth_token.registry import provisioning
 _NEW_SECRETS = "_oauth_token_new_secrets"
 
 
-def _as_form_error(exc: ValidationError) -> forms.ValidationError:
-    return forms.ValidationError(exc.messages)
-
-
 class ClientForm(forms.ModelForm):
     grant_types = forms.MultipleChoiceField(
         choices=(), required=False, widget=forms.CheckboxSelectMultiple
@@ -95,8 +91,18 @@ class ClientForm(forms.ModelForm):
                 backchannel_logout_uri=data.get("backchannel_logout_uri") or "",
             )
         except ValidationError as exc:
-            raise _as_form_error(exc) from exc
+            self._add_named_errors(exc)
         return data
+
+    def _add_named_errors(self, exc: ValidationError) -> None:
+        """Provisioning names the field of each refusal: shown beside that field when the
+        form has it, else above the form with the field's name."""
+        for message in provisioning.messages_naming_fields(exc):
+            field, _, text = message.partition(": ")
+            if text and field in self.fields:
+                self.add_error(field, text)
+            else:
+                self.add_error(None, message)
 
 
 class ClientGrantForm(forms.ModelForm):

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from oauth_token.conf import oauth_settings
 from oauth_token.core import jose
+from oauth_token.errors import ConfigurationError
 from oauth_token.models import SigningKey
 from oauth_token.registry import keyring
 
@@ -84,7 +85,11 @@ class SigningKeyAdmin(admin.ModelAdmin):
                 messages.success(request, f"Revoked {key.kid} ({key.alg}).")
 
     def _rotate(self, request: HttpRequest, alg: str) -> None:
-        ring = keyring.rotate(alg)
+        try:
+            ring = keyring.rotate(alg)
+        except (ConfigurationError, ValueError) as exc:
+            messages.error(request, str(exc))
+            return
         assert ring.current is not None and ring.next is not None
         messages.success(
             request,

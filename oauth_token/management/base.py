@@ -20,6 +20,7 @@ from django.db import DatabaseError, OperationalError, ProgrammingError
 from oauth_token.checks import check_configuration
 from oauth_token.core.jose import JoseError
 from oauth_token.errors import ConfigurationError
+from oauth_token.registry.provisioning import messages_naming_fields
 
 # Mistakes an operator can make; anything else is a bug and keeps its traceback.
 OPERATOR_ERRORS = (ValidationError, ConfigurationError, JoseError, LookupError, ValueError)
@@ -31,7 +32,7 @@ def one_line(text: str) -> str:
 
 def describe(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
-        return one_line(" ".join(exc.messages))
+        return one_line(" ".join(messages_naming_fields(exc)))
     if isinstance(exc, LookupError) and exc.args:
         return one_line(str(exc.args[0]))
     if isinstance(exc, OperationalError | ProgrammingError) and _missing_table(exc):

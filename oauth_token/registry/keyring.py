@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -22,6 +21,8 @@ from oauth_token.core import cache, jose
 from oauth_token.errors import ConfigurationError
 from oauth_token.models import Api
 from oauth_token.models.keys import PUBLISHED_STATES, KeyState, SigningKey
+from oauth_token.registry import sealing
+from oauth_token.registry.sealing import encryption_keys
 
 _private_keys: dict[str, Any] = {}
 _private_keys_lock = threading.Lock()
@@ -29,19 +30,6 @@ _private_keys_lock = threading.Lock()
 
 def KEYSET_CACHE_KEY() -> str:
     return cache.key("keyset", "v1")
-
-
-def encryption_keys() -> list[str]:
-    """Key-encryption keys, newest first. In DEBUG without one, a key derived from SECRET_KEY
-    keeps development friction-free; ``manage.py check`` refuses that outside DEBUG."""
-    primary = oauth_settings.KEY_ENCRYPTION_KEY
-    if not primary:
-        if not settings.DEBUG:
-            raise ConfigurationError(
-                "OAUTH_TOKEN['KEY_ENCRYPTION_KEY'] is required when DEBUG is off."
-            )
-        primary = f"oauth_token-dev:{settings.SECRET_KEY}"
-    return [str(primary), *[str(k) for k in oauth_settings.OLD_KEY_ENCRYPTION_KEYS]]
 
 
 @dataclass(frozen=True)
@@ -185,6 +173,7 @@ def rotate(alg: str | None = None) -> Ring:
             f"Algorithm {alg!r} is not allowed; choose one of {', '.join(allowed)} "
             "(OAUTH_TOKEN['SIGNING_ALGORITHMS'])."
         )
+    sealing.require_decryptable()
     now = timezone.now()
     with transaction.atomic():
         locked = list(

@@ -32,18 +32,28 @@ def resolve_api(audience: str | None, *, required: bool) -> ApiInfo | None:
     return api
 
 
+def offline_access_allowed(client: ClientInfo, api: ApiInfo | None, scopes: Iterable[str]) -> bool:
+    """Whether ``offline_access`` stays among the granted scopes: only when a refresh token can
+    follow from it (OIDC Core §11). The client must be allowed the refresh_token grant, and the
+    API must allow offline access; with no API, an OpenID grant (``openid``) qualifies, as at
+    Auth0, and its refresh tokens then serve /userinfo."""
+    if not client.allows_grant("refresh_token"):
+        return False
+    if api is None:
+        return "openid" in scopes
+    return bool(api.allow_offline_access)
+
+
 def grantable_scopes(
     requested: Iterable[str] | None, client: ClientInfo, api: ApiInfo | None
 ) -> tuple[str, ...]:
     """Requested scopes this server understands (OIDC Core §5.4: others are ignored, as Auth0
     does), once each, in the order requested. ``offline_access`` stays only when a refresh
-    token can follow from it: the API allows offline access and the client may refresh.
+    token can follow from it (:func:`offline_access_allowed`).
     Without an API only the OpenID scopes can mean anything, so ``openid`` is required."""
     known = set(OIDC_SCOPES) | set(api.scopes if api else ())
     scopes = [s for s in dict.fromkeys(requested or ()) if s in known]
-    if "offline_access" in scopes and not (
-        api is not None and api.allow_offline_access and client.allows_grant("refresh_token")
-    ):
+    if "offline_access" in scopes and not offline_access_allowed(client, api, scopes):
         scopes.remove("offline_access")
     if api is None and "openid" not in scopes:
         raise InvalidScope("Request the openid scope or name an API with audience.")

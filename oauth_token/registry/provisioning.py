@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from oauth_token.conf import DEFAULTS, oauth_settings
@@ -24,6 +24,24 @@ DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 # The grant types this package ships (conf.DEFAULTS["GRANT_TYPES"]): a client may be
 # registered for these even before the deployment enables them.
 KNOWN_GRANT_TYPES = tuple(DEFAULTS["GRANT_TYPES"])
+
+
+def invalid(field: str, message: str) -> ValidationError:
+    """Every refusal names the field it is about, so the admin shows it beside that field and
+    commands and registration print ``field: message`` (:func:`messages_naming_fields`)."""
+    return ValidationError({field: [message]})
+
+
+def messages_naming_fields(exc: ValidationError) -> list[str]:
+    """``["name: This field cannot be blank."]``: each message prefixed with its field (model
+    field names, as the admin and RFC 7591 metadata use them); non-field messages as they are."""
+    if not hasattr(exc, "error_dict"):
+        return list(exc.messages)
+    return [
+        message if field == NON_FIELD_ERRORS else f"{field}: {message}"
+        for field, messages in exc.message_dict.items()
+        for message in messages
+    ]
 
 
 @dataclass(frozen=True)
@@ -61,11 +79,15 @@ def validate_redirect_uri(uri: str) -> None:
     native apps (RFC 8252 §7.1)."""
     parts = urlsplit(uri)
     if not parts.scheme or parts.fragment or any(c.isspace() for c in uri):
-        raise ValidationError(f"Redirect URI {uri!r} must be an absolute URI without a fragment.")
+        raise invalid(
+            "redirect_uris", f"Redirect URI {uri!r} must be an absolute URI without a fragment."
+        )
     if parts.scheme in ("http", "https") and not parts.netloc:
-        raise ValidationError(f"Redirect URI {uri!r} has no host.")
+        raise invalid("redirect_uris", f"Redirect URI {uri!r} has no host.")
     if parts.scheme.lower() in UNSAFE_SCHEMES:
-        raise ValidationError(f"Redirect URI {uri!r} uses a scheme browsers do not navigate to.")
+        raise invalid(
+            "redirect_uris", f"Redirect URI {uri!r} uses a scheme browsers do not navigate to."
+        )
 
 
 def validate_backchannel_logout_uri(uri: str) -> None:
@@ -93,29 +115,33 @@ def validate_client_settings(
 ) -> None:
     """The rules a client's registration must satisfy, shared by commands and the admin."""
     if client_type not in ClientType.values:
-        raise ValidationError(f"Unknown client type {client_type!r}.")
+        raise invalid("client_type", f"Unknown client type {client_type!r}.")
     if auth_method not in AuthMethod.values:
-        raise ValidationError(f"Unknown auth method {auth_method!r}.")
+        raise invalid("token_endpoint_auth_method", f"Unknown auth method {auth_method!r}.")
     if client_type == ClientType.PUBLIC and auth_method != AuthMethod.NONE:
-        raise ValidationError("A public client authenticates with 'none'.")
+        raise invalid("token_endpoint_auth_method", "A public client authenticates with 'none'.")
     if client_type == ClientType.CONFIDENTIAL and auth_method == AuthMethod.NONE:
-        raise ValidationError(
-            "A confidential client needs an authentication method other than 'none'."
+        raise invalid(
+            "token_endpoint_auth_method",
+            "A confidential client needs an authentication method other than 'none'.",
         )
     if auth_method == AuthMethod.PRIVATE_KEY_JWT and not (jwks or jwks_uri):
-        raise ValidationError("private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
+        raise invalid("jwks", "private_key_jwt needs a JWK Set (--jwks-file) or a jwks_uri.")
     if jwks and jwks_uri:
-        raise ValidationError("Give either a JWK Set or a jwks_uri, not both.")
+        raise invalid("jwks_uri", "Give either a JWK Set or a jwks_uri, not both.")
     if jwks is not None:
         validate_jwks(jwks)
     known = known_grant_types()
     unknown = [g for g in grant_types if g not in known]
     if unknown:
-        raise ValidationError(
-            f"Unknown grant type(s): {', '.join(unknown)}; choose from {', '.join(known)}."
+        raise invalid(
+            "grant_types",
+            f"Unknown grant type(s): {', '.join(unknown)}; choose from {', '.join(known)}.",
         )
     if client_type == ClientType.PUBLIC and "client_credentials" in grant_types:
-        raise ValidationError("client_credentials is for confidential clients (RFC 6749 §4.4).")
+        raise invalid(
+            "grant_types", "client_credentials is for confidential clients (RFC 6749 §4.4)."
+        )
     for uri in redirect_uris:
         validate_redirect_uri(uri)
     # RP-Initiated Logout §3.1: the same rules as redirect URIs (no fragment, no executable
@@ -243,18 +269,35 @@ def rotate_secret(client: Client) -> str:
 def validate_jwks(jwks: Any) -> None:
     """A client's JWK Set must hold public keys only, each usable for some algorithm."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-        raise ValidationError("A JWK Set is an object with a non-empty 'keys' list.")
+        raise invalid("jwks", "A JWK Set is an object with a non-empty 'keys' list.")
     for jwk in jwks["keys"]:
         try:
             jose.public_key_from_jwk(jwk)
         except jose.JoseError as exc:
-            raise ValidationError(f"Invalid JWK in set: {exc}") from exc
+            raise invalid("jwks", f"Invalid JWK in set: {exc}") from exc
 
 
 def validate_scope_name(name: str) -> None:
     """RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )."""
     if not name or any(not (0x21 <= ord(c) <= 0x7E) or c in '"\\' for c in name):
-        raise ValidationError(f"Invalid scope name {name!r} (RFC 6749 §3.3).")
+        raise invalid("scopes", f"Invalid scope name {name!r} (RFC 6749 §3.3).")
+
+
+def validate_api_identifier(identifier: str) -> None:
+    """An API's identifier is the ``audience`` / ``resource`` clients send: RFC 8707 §2 makes
+    it an absolute URI without a fragment (Auth0 suggests a URL; URNs work too)."""
+    parts = urlsplit(identifier)
+    if (
+        not parts.scheme
+        or any(c.isspace() for c in identifier)
+        or parts.fragment
+        or (parts.scheme in ("http", "https") and not parts.netloc)
+    ):
+        raise invalid(
+            "identifier",
+            f"{identifier!r} is not an absolute URI without a fragment "
+            "(e.g. https://api.example.com); clients send it as `audience`.",
+        )
 
 
 def create_api(
@@ -269,6 +312,7 @@ def create_api(
     permissions_in_token: bool = False,
 ) -> Api:
     scopes = list(dict.fromkeys(scopes))
+    validate_api_identifier(identifier)
     for scope in scopes:
         validate_scope_name(scope)
     with transaction.atomic():
@@ -296,7 +340,7 @@ def grant(client: Client, api: Api, scopes: Iterable[str] | None = None) -> Clie
     wanted = list(dict.fromkeys(scopes)) if scopes is not None else sorted(known)
     unknown = [s for s in wanted if s not in known]
     if unknown:
-        raise ValidationError(f"API {api.identifier} has no scope(s): {', '.join(unknown)}.")
+        raise invalid("scopes", f"API {api.identifier} has no scope(s): {', '.join(unknown)}.")
     row, _ = ClientGrant.objects.update_or_create(
         client=client, api=api, defaults={"scopes": wanted}
     )

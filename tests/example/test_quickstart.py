@@ -110,8 +110,18 @@ def test_port_from_environment_sets_listen_address_and_issuer(example_dir):
     assert result.returncode == 0, result.stderr
     assert "curl -s http://127.0.0.1:9123/oauth/token" in result.stdout
     assert "OAUTH_ISSUER is" not in result.stdout
-    mismatch = manage(example_dir, "quickstart", "--no-serve", "--port", "9124", PORT="9123")
-    assert "Note: OAUTH_ISSUER is http://127.0.0.1:9123/" in mismatch.stdout
+    option_wins = manage(example_dir, "quickstart", "--no-serve", "--port", "9124", PORT="9123")
+    assert "curl -s http://127.0.0.1:9124/oauth/token" in option_wins.stdout
+    assert "OAUTH_ISSUER is" not in option_wins.stdout
+    mismatch = manage(
+        example_dir,
+        "quickstart",
+        "--no-serve",
+        "--port",
+        "9124",
+        OAUTH_ISSUER="https://auth.example.com/",
+    )
+    assert "Note: OAUTH_ISSUER is https://auth.example.com/" in mismatch.stdout
 
 
 def test_unreachable_database_is_one_line_without_traceback(example_dir):

@@ -10,13 +10,14 @@ from oauth_token.core import jose
 from oauth_token.management.base import OAuthCommand, add_json_flag
 from oauth_token.management.serializers import key_row
 from oauth_token.models import SigningKey
-from oauth_token.registry import keyring
+from oauth_token.registry import keyring, sealing
 
 
 class Command(OAuthCommand):
     help = (
         "Manage signing keys: rotate (next -> current -> previous, zero downtime), list, "
-        "revoke a compromised key now, prune expired previous keys."
+        "revoke a compromised key now, prune expired previous keys, reseal under a new "
+        "key-encryption key."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,6 +45,13 @@ class Command(OAuthCommand):
             "prune", help="Delete previous keys older than every token they can have signed."
         )
         add_json_flag(prune)
+        reseal = actions.add_parser(
+            "reseal",
+            help="Re-encrypt private signing keys and client_secret_jwt secrets under "
+            "OAUTH_TOKEN['KEY_ENCRYPTION_KEY'], decrypting with it or any key in "
+            "OAUTH_TOKEN['OLD_KEY_ENCRYPTION_KEYS']; all or nothing.",
+        )
+        add_json_flag(reseal)
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"do_{options['action']}")(options)
@@ -77,4 +85,16 @@ class Command(OAuthCommand):
             {"deleted": rows},
             [f"Deleted {r['kid']} ({r['alg']}, {r['state']})" for r in rows]
             or ["Nothing to prune."],
+        )
+
+    def do_reseal(self, options: dict[str, Any]) -> None:
+        done = sealing.reseal()
+        rows = [{"kind": v.kind, "name": v.name} for v in done]
+        self.emit(
+            {"resealed": rows},
+            [f"Re-sealed {v}" for v in done]
+            + [
+                "Everything is sealed under KEY_ENCRYPTION_KEY; OLD_KEY_ENCRYPTION_KEYS can be "
+                "emptied."
+            ],
         )

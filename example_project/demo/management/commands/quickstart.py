@@ -8,13 +8,17 @@ import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.checks import ERROR
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.signals import setting_changed
+from django.db import DatabaseError
 
 from demo import setup
 from oauth_token.checks import check_configuration
 from oauth_token.core import endpoints
+from oauth_token.models import SigningKey
 
 
 class Command(BaseCommand):
@@ -33,11 +37,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        follow_port(options["port"])
         errors = [e for e in check_configuration() if e.level >= ERROR]
         if errors:
             raise CommandError(f"{errors[0].id}: {errors[0].msg}")
+        had_key = _has_signing_key()
         call_command("migrate", interactive=False, verbosity=0)
         creds = setup.provision()
+        if not had_key and _has_signing_key():
+            creds = setup.DemoCredentials(**{**creds.__dict__, "created_key": True})
         base = f"http://127.0.0.1:{options['port']}"
         self.print_credentials(creds, base)
         if options["no_serve"]:
@@ -80,3 +88,23 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.flush()
+
+
+def follow_port(port: int) -> None:
+    """``--port 8100`` is ``PORT=8100``: unless OAUTH_ISSUER names the public URL, the issuer
+    (discovery, ``iss``, the device flow's ``verification_uri``) is where this server listens.
+    Settings were read before the option was parsed, so the issuer is replaced here, with the
+    ``setting_changed`` signal that makes oauth_token re-read it."""
+    if os.environ.get("OAUTH_ISSUER"):
+        return
+    issuer = f"http://127.0.0.1:{port}/"
+    value = {**settings.OAUTH_TOKEN, "ISSUER": issuer}
+    settings.OAUTH_TOKEN = value
+    setting_changed.send(sender=Command, setting="OAUTH_TOKEN", value=value, enter=True)
+
+
+def _has_signing_key() -> bool:
+    try:
+        return SigningKey.objects.exists()
+    except DatabaseError:
+        return False  # not migrated yet
