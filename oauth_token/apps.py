@@ -15,7 +15,7 @@ class OAuthTokenConfig(AppConfig):
         """Every receiver and system check is connected here, in one list, rather than as a
         side effect of importing the module that defines it."""
         # Imported here: they import models, which Django loads only after every app config.
-        from oauth_token import checks, conf, grants
+        from oauth_token import checks, conf, deploy_checks, grants
         from oauth_token.authorize import login, logout, sessions
         from oauth_token.core import cache, endpoints
         from oauth_token.models import ChangeGeneration, Client
@@ -46,3 +46,5 @@ class OAuthTokenConfig(AppConfig):
         )
         for check in checks.CHECKS:
             django_checks.register(check, "oauth_token")
+        for check in deploy_checks.DEPLOY_CHECKS:
+            django_checks.register(check, "oauth_token", deploy=True)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from oauth_token.views import authorize, discovery, logout
 from oauth_token.views.device import ActivateView, DeviceAuthorizationView
+from oauth_token.views.health import health
 from oauth_token.views.introspect import IntrospectView
 from oauth_token.views.par import PushedAuthorizationView
 from oauth_token.views.revoke import RevokeView
@@ -26,4 +27,5 @@ urlpatterns = [
     path("oauth/par", PushedAuthorizationView.as_view(), name="par"),
     path("oauth/revoke", RevokeView.as_view(), name="revoke"),
     path("oauth/introspect", IntrospectView.as_view(), name="introspect"),
+    path("oauth/health", health, name="health"),
 ]

@@ -312,9 +312,16 @@ def create_api(
     permissions_in_token: bool = False,
 ) -> Api:
     scopes = list(dict.fromkeys(scopes))
-    validate_api_identifier(identifier)
-    for scope in scopes:
-        validate_scope_name(scope)
+    errors: dict[str, Any] = {}
+    for validate, value in [(validate_api_identifier, identifier)] + [
+        (validate_scope_name, scope) for scope in scopes
+    ]:
+        try:
+            validate(value)
+        except ValidationError as exc:
+            exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)  # every mistake at once, each naming its field
     with transaction.atomic():
         api = Api(
             identifier=identifier,

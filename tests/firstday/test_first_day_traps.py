@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,14 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.urls import path, reverse
+from django.utils import timezone
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oauth_token.authentication import AccessTokenAuthentication
 from oauth_token.core import jose
-from oauth_token.models import Api, Client, SigningKey
+from oauth_token.models import Api, Client, RevokedAccessToken, SigningKey
 from oauth_token.registry import keyring, provisioning
 from tests.authorize.fixtures import *  # noqa: F403
 from tests.authorize.fixtures import CALLBACK
@@ -114,7 +117,7 @@ def test_check_errors_when_current_or_next_key_cannot_be_decrypted(signing_keys,
     with oauth_settings(), pytest.raises(SystemCheckError) as raised:
         call_command("check")
     report = str(raised.value)
-    assert "oauth_token.E080" in report and f"{broken.kid} ({state})" in report
+    assert "oauth_token.E090" in report and f"{broken.kid} ({state})" in report
     assert KEK not in report and WRONG_KEK not in report
 
 
@@ -123,7 +126,7 @@ def test_check_errors_when_the_key_encryption_key_is_wrong(signing_keys):
     with oauth_settings(KEY_ENCRYPTION_KEY=WRONG_KEK), pytest.raises(SystemCheckError) as raised:
         call_command("check")
     report = str(raised.value)
-    assert "oauth_token.E080" in report
+    assert "oauth_token.E090" in report
     assert signing_keys.current.kid in report and signing_keys.next.kid in report
     assert KEK not in report and WRONG_KEK not in report
 
@@ -134,7 +137,7 @@ def test_check_errors_when_a_client_secret_cannot_be_decrypted(signing_keys):
     Client.objects.filter(pk=client.pk).update(
         secret_sealed=jose.seal(b"x" * 64, WRONG_KEK, aad=client.client_id.encode())
     )
-    with oauth_settings(), pytest.raises(SystemCheckError, match=r"oauth_token\.E081"):
+    with oauth_settings(), pytest.raises(SystemCheckError, match=r"oauth_token\.E091"):
         call_command("check")
 
 
@@ -452,3 +455,87 @@ def test_offline_access_without_audience_still_needs_the_refresh_grant(
     assert response.status_code == 200, response.content
     assert "refresh_token" not in response.json()
     assert response.json()["scope"] == "openid"
+
+
+# --- 12. operations: a health endpoint and `check --deploy` for the checklist --------------
+
+
+@pytest.mark.django_db
+def test_health_is_200_with_fixed_words_and_nothing_secret(signing_keys, client):
+    response = client.get("/oauth/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "signing_key": "ok"},
+    }
+    assert response["Cache-Control"] == "no-store"
+    assert signing_keys.current.kid not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_health_is_503_without_a_current_key(client):
+    response = client.get("/oauth/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["checks"]["signing_key"] == "missing"
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_key_encryption_key_is_wrong(signing_keys, client):
+    with oauth_settings(KEY_ENCRYPTION_KEY=WRONG_KEK):
+        response = client.get("/oauth/health")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "signing_key": "undecryptable",
+    }
+    assert WRONG_KEK not in response.content.decode() and KEK not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_redis_is_unreachable(signing_keys, client):
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "oauth": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    with override_settings(CACHES=caches), oauth_settings(CACHE_ALIAS="oauth"):
+        response = client.get("/oauth/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == "unavailable"
+    assert str(port) not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_check_deploy_asks_for_oauth_cleanup_when_expired_rows_pile_up(signing_keys, capsys):
+    RevokedAccessToken.objects.create(
+        jti="expired-long-ago", expires_at=timezone.now() - timedelta(days=2)
+    )
+    call_command("check", "--deploy")
+    assert "oauth_token.W094" in capsys.readouterr().err
+    call_command("oauth_cleanup")
+    call_command("check", "--deploy")
+    assert "oauth_token.W094" not in capsys.readouterr().err
+
+
+def test_check_deploy_names_the_checklist_lines_a_production_config_misses(tmp_path):
+    result = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/wt_firstday_not_created",
+        CACHE_URL="redis://127.0.0.1:6379/0",
+        OAUTH_KEY_ENCRYPTION_KEY="django-insecure-example-project-development-only-0123456789",
+        SECRET_KEY="django-insecure-example-project-development-only-0123456789",
+    )
+    for warning in ("oauth_token.W092", "oauth_token.W093", "oauth_token.W095"):
+        assert warning in result.stderr, result.stderr
+    sqlite = manage(tmp_path, "check", "--deploy")
+    assert "oauth_token.W091" in sqlite.stderr
