@@ -312,10 +312,20 @@ def create_api(
     permissions_in_token: bool = False,
 ) -> Api:
     scopes = list(dict.fromkeys(scopes))
+    api = Api(
+        identifier=identifier,
+        name=name,
+        allow_offline_access=allow_offline_access,
+        rbac=rbac,
+        permissions_in_token=permissions_in_token,
+    )
+    if token_lifetime is not None:
+        api.access_token_lifetime = token_lifetime
+    if signing_alg:
+        api.signing_alg = signing_alg
     errors: dict[str, Any] = {}
-    for validate, value in [(validate_api_identifier, identifier)] + [
-        (validate_scope_name, scope) for scope in scopes
-    ]:
+    checks: list[tuple[Any, Any]] = [(validate_api_identifier, identifier), (Api.full_clean, api)]
+    for validate, value in checks + [(validate_scope_name, scope) for scope in scopes]:
         try:
             validate(value)
         except ValidationError as exc:
@@ -323,18 +333,6 @@ def create_api(
     if errors:
         raise ValidationError(errors)  # every mistake at once, each naming its field
     with transaction.atomic():
-        api = Api(
-            identifier=identifier,
-            name=name,
-            allow_offline_access=allow_offline_access,
-            rbac=rbac,
-            permissions_in_token=permissions_in_token,
-        )
-        if token_lifetime is not None:
-            api.access_token_lifetime = token_lifetime
-        if signing_alg:
-            api.signing_alg = signing_alg
-        api.full_clean()
         api.save()
         for scope in scopes:
             ApiScope.objects.create(api=api, name=scope)
