@@ -98,6 +98,16 @@ def test_migrate_under_a_wrong_key_encryption_key_creates_no_key(capsys):
     assert "oauth_keys reseal" in err[0]
 
 
+@pytest.mark.django_db
+def test_migrate_without_a_key_encryption_key_outside_debug_creates_no_key(capsys):
+    """``migrate`` runs the checks (E002) first; with --skip-checks the receiver still refuses."""
+    with override_settings(DEBUG=False, OAUTH_TOKEN={"ISSUER": ISSUER}):
+        call_command("migrate", verbosity=0, skip_checks=True)
+    assert not SigningKey.objects.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "KEY_ENCRYPTION_KEY'] is required" in err[0]
+
+
 # --- 5. a wrong OAUTH_KEY_ENCRYPTION_KEY ---------------------------------------------------
 
 
