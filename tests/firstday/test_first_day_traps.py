@@ -541,6 +541,7 @@ def test_check_deploy_names_the_checklist_lines_a_production_config_misses(tmp_p
         "check",
         "--deploy",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/wt_firstday_not_created",
+        CONN_MAX_AGE="0",  # a connection per request
         CACHE_URL="redis://127.0.0.1:6379/0",
         OAUTH_KEY_ENCRYPTION_KEY="django-insecure-example-project-development-only-0123456789",
         SECRET_KEY="django-insecure-example-project-development-only-0123456789",
@@ -549,3 +550,10 @@ def test_check_deploy_names_the_checklist_lines_a_production_config_misses(tmp_p
         assert warning in result.stderr, result.stderr
     sqlite = manage(tmp_path, "check", "--deploy")
     assert "oauth_token.W091" in sqlite.stderr
+    kept = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/wt_firstday_not_created",
+    )
+    assert "oauth_token.W092" not in kept.stderr  # the example keeps connections open
