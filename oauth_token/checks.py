@@ -286,7 +286,7 @@ def _sealing_errors() -> list[Any]:
     except DatabaseError:
         return []
     except ConfigurationError as exc:
-        return [Error(str(exc), id="oauth_token.E090")]
+        return [Error(str(exc), id="oauth_token.E130")]
     hint = (
         "If the key-encryption key was changed, put the previous one in "
         "OAUTH_TOKEN['OLD_KEY_ENCRYPTION_KEYS'] and run `manage.py oauth_keys reseal`."
@@ -301,7 +301,7 @@ def _sealing_errors() -> list[Any]:
                 + ", ".join(str(v) for v in keys)
                 + ": tokens cannot be signed or verified with it.",
                 hint=hint,
-                id="oauth_token.E090",
+                id="oauth_token.E130",
             )
         )
     if clients:
@@ -312,7 +312,7 @@ def _sealing_errors() -> list[Any]:
                 + ", ".join(v.name for v in clients[:5])
                 + ("..." if len(clients) > 5 else ""),
                 hint=hint,
-                id="oauth_token.E091",
+                id="oauth_token.E131",
             )
         )
     if report.stale:
@@ -321,7 +321,7 @@ def _sealing_errors() -> list[Any]:
                 f"{len(report.stale)} signing key(s) or client secret(s) are sealed under a key "
                 "in OAUTH_TOKEN['OLD_KEY_ENCRYPTION_KEYS'].",
                 hint="Run `manage.py oauth_keys reseal`, then remove the old key from settings.",
-                id="oauth_token.W090",
+                id="oauth_token.W130",
             )
         )
     return errors

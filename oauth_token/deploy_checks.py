@@ -3,7 +3,7 @@ the database can show, each as a warning with the checklist's advice as its hint
 
 Several workers with a process-local cache is ``oauth_token.W080`` in :mod:`oauth_token.checks`
 (a plain check: it matters before deployment too); a signing key or client secret still sealed
-under an old key-encryption key is ``oauth_token.W090`` there.
+under an old key-encryption key is ``oauth_token.W130`` there.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _database_warnings() -> list[Any]:
                 Warning(
                     f"DATABASES[{alias!r}] is SQLite: one host, and writers wait for each other.",
                     hint="Use PostgreSQL (extra `postgres`) once there are several workers.",
-                    id="oauth_token.W091",
+                    id="oauth_token.W131",
                 )
             )
         elif engine.endswith("postgresql") and not _pooled(db):
@@ -41,7 +41,7 @@ def _database_warnings() -> list[Any]:
                     f"DATABASES[{alias!r}] opens a new PostgreSQL connection for every request.",
                     hint="Set OPTIONS['pool'] (psycopg's pool), or CONN_MAX_AGE with "
                     "CONN_HEALTH_CHECKS, or put PgBouncer in front and silence this warning.",
-                    id="oauth_token.W092",
+                    id="oauth_token.W132",
                 )
             )
     return warnings
@@ -65,7 +65,7 @@ def _cache_warnings() -> list[Any]:
         Warning(
             "The Redis cache has no socket timeouts: an unresponsive Redis would hang workers.",
             hint="CACHES[...]['OPTIONS'] = {'socket_connect_timeout': 1, 'socket_timeout': 1}",
-            id="oauth_token.W093",
+            id="oauth_token.W133",
         )
     ]
 
@@ -82,7 +82,7 @@ def _cleanup_warnings() -> list[Any]:
         Warning(
             f"Rows expired more than a day ago are still stored ({', '.join(overdue)}).",
             hint="Schedule `manage.py oauth_cleanup` (e.g. hourly, from cron or a systemd timer).",
-            id="oauth_token.W094",
+            id="oauth_token.W134",
         )
     ]
 
@@ -97,7 +97,7 @@ def _secret_warnings() -> list[Any]:
             "undecryptable.",
             hint="Give the key-encryption key its own secret; change it with "
             "OLD_KEY_ENCRYPTION_KEYS and `manage.py oauth_keys reseal`.",
-            id="oauth_token.W095",
+            id="oauth_token.W135",
         )
     ]
 

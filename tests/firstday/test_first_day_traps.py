@@ -127,7 +127,7 @@ def test_check_errors_when_current_or_next_key_cannot_be_decrypted(signing_keys,
     with oauth_settings(), pytest.raises(SystemCheckError) as raised:
         call_command("check")
     report = str(raised.value)
-    assert "oauth_token.E090" in report and f"{broken.kid} ({state})" in report
+    assert "oauth_token.E130" in report and f"{broken.kid} ({state})" in report
     assert KEK not in report and WRONG_KEK not in report
 
 
@@ -136,7 +136,7 @@ def test_check_errors_when_the_key_encryption_key_is_wrong(signing_keys):
     with oauth_settings(KEY_ENCRYPTION_KEY=WRONG_KEK), pytest.raises(SystemCheckError) as raised:
         call_command("check")
     report = str(raised.value)
-    assert "oauth_token.E090" in report
+    assert "oauth_token.E130" in report
     assert signing_keys.current.kid in report and signing_keys.next.kid in report
     assert KEK not in report and WRONG_KEK not in report
 
@@ -147,7 +147,7 @@ def test_check_errors_when_a_client_secret_cannot_be_decrypted(signing_keys):
     Client.objects.filter(pk=client.pk).update(
         secret_sealed=jose.seal(b"x" * 64, WRONG_KEK, aad=client.client_id.encode())
     )
-    with oauth_settings(), pytest.raises(SystemCheckError, match=r"oauth_token\.E091"):
+    with oauth_settings(), pytest.raises(SystemCheckError, match=r"oauth_token\.E131"):
         call_command("check")
 
 
@@ -529,10 +529,10 @@ def test_check_deploy_asks_for_oauth_cleanup_when_expired_rows_pile_up(signing_k
         jti="expired-long-ago", expires_at=timezone.now() - timedelta(days=2)
     )
     call_command("check", "--deploy")
-    assert "oauth_token.W094" in capsys.readouterr().err
+    assert "oauth_token.W134" in capsys.readouterr().err
     call_command("oauth_cleanup")
     call_command("check", "--deploy")
-    assert "oauth_token.W094" not in capsys.readouterr().err
+    assert "oauth_token.W134" not in capsys.readouterr().err
 
 
 def test_check_deploy_names_the_checklist_lines_a_production_config_misses(tmp_path):
@@ -546,14 +546,14 @@ def test_check_deploy_names_the_checklist_lines_a_production_config_misses(tmp_p
         OAUTH_KEY_ENCRYPTION_KEY="django-insecure-example-project-development-only-0123456789",
         SECRET_KEY="django-insecure-example-project-development-only-0123456789",
     )
-    for warning in ("oauth_token.W092", "oauth_token.W093", "oauth_token.W095"):
+    for warning in ("oauth_token.W132", "oauth_token.W133", "oauth_token.W135"):
         assert warning in result.stderr, result.stderr
     sqlite = manage(tmp_path, "check", "--deploy")
-    assert "oauth_token.W091" in sqlite.stderr
+    assert "oauth_token.W131" in sqlite.stderr
     kept = manage(
         tmp_path,
         "check",
         "--deploy",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/wt_firstday_not_created",
     )
-    assert "oauth_token.W092" not in kept.stderr  # the example keeps connections open
+    assert "oauth_token.W132" not in kept.stderr  # the example keeps connections open
