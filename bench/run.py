@@ -196,9 +196,11 @@ def run_round(port: int, server_sid: int, contender, files: list, args: argparse
     import cpu
 
     result: dict = {}
-    for _attempt in range(args.retries + 1):
-        lines_file = files.pop(0) if len(files) > 1 else files[0]
-        single_use = lines_in(lines_file) > 1
+    single_use = lines_in(contender.files[0]) > 1
+    for attempt in range(args.retries + 1):
+        if single_use and not files:
+            raise RuntimeError(f"{contender.name}: no unused request file left")
+        lines_file = files.pop(0) if single_use else files[0]
         before = cpu.sample(server_sid)
         result = drive(
             port,
@@ -213,7 +215,8 @@ def run_round(port: int, server_sid: int, contender, files: list, args: argparse
         result["busy"] = result["foreign_cpu"] > args.max_foreign
         result["pool_ran_out"] = single_use and result.get("wrapped", 0) > 0
         drain(port)
-        if not result["busy"] and not result["pool_ran_out"]:
+        retry = result["pool_ran_out"] or (result["busy"] and not args.allow_busy)
+        if not retry or attempt == args.retries or (single_use and not files):
             break
         why = "pool ran out" if result["pool_ran_out"] else "machine busy"
         print(
