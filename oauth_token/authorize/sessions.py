@@ -23,9 +23,12 @@ SID_LENGTH = 32
 
 
 def start(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """A login is a new session: a new ``sid``, whatever the browser held before."""
+    """A login starts a session with a new ``sid``. The same person signing in again in the
+    same session (``prompt=login``, ``max_age``) keeps it: Django keeps the session data then,
+    and flushes it when another user signs in or after a logout, so a ``sid`` found here
+    belongs to this person's ongoing session and the clients recorded under it stay in it."""
     session = getattr(request, "session", None)
-    if session is not None:
+    if session is not None and not isinstance(session.get(SESSION_KEY), str):
         session[SESSION_KEY] = secrets.new_identifier(SID_LENGTH)
 
 

@@ -97,3 +97,17 @@ def test_cleanup_forgets_participants_of_sessions_that_cannot_exist_any_more(
     sign_in_with(*rp_client("Recent"))
     assert cleanup.run()["session_participants"] == 1
     assert [p.client.name for p in SessionParticipant.objects.all()] == ["Recent"]
+
+
+def test_signing_in_again_in_the_same_session_keeps_the_sid(
+    user, rp_client, sign_in_with, browser, django_user_model
+):
+    """prompt=login or max_age: a new authentication, not a new session (the clients that
+    took part stay in it and are told when it ends)."""
+    client, secret = rp_client()
+    before = sign_in_with(client, secret).claims["sid"]
+    browser.force_login(user)
+    assert sign_in_with(client, secret).claims["sid"] == before
+    bob = django_user_model.objects.create_user("bob", password="pw-bob-123456")
+    browser.force_login(bob)  # another person: Django flushes the session, a new sid
+    assert session_sid(browser) not in (None, before)
