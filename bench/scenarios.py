@@ -48,6 +48,7 @@ SCENARIOS = [
     "refresh_rotation",
     "password",
     "mixed",
+    "cc_overhead",
 ]
 
 
@@ -608,6 +609,22 @@ def plan_mixed(world: World, n: int, rounds: int) -> Plan:
     return plan
 
 
+def plan_cc_overhead(world: World, n: int, rounds: int) -> Plan:
+    """cc_basic's request, to the token endpoint as configured (baseline) and with one
+    feature on: an empty ACCESS_TOKEN_CLAIMS hook, the audit log (issue 14's budgets)."""
+    plan = Plan("cc_overhead")
+    body = {"grant_type": "client_credentials", "audience": AUDIENCE}
+    request = line(body, Authorization=basic(*world.basic))
+    for name, path in (
+        ("oauth_token", "/oauth/token"),
+        ("empty_claims_hook", "/variant/claims-hook/oauth/token"),
+        ("audit_log", "/variant/audit-log/oauth/token"),
+    ):
+        warm, files = world.files(plan.name, name, lambda: request, 1, rounds)
+        plan.contenders.append(Contender(name, path, warm, files))
+    return plan
+
+
 PLANNERS = {
     "cc_basic": plan_cc_basic,
     "cc_private_key_jwt": plan_cc_private_key_jwt,
@@ -616,6 +633,7 @@ PLANNERS = {
     "cc_dpop": plan_cc_dpop,
     "password": plan_password,
     "mixed": plan_mixed,
+    "cc_overhead": plan_cc_overhead,
 }
 
 

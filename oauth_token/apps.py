@@ -18,6 +18,7 @@ class OAuthTokenConfig(AppConfig):
         from oauth_token import checks, conf, deploy_checks, grants
         from oauth_token.authorize import login, logout, sessions
         from oauth_token.core import cache, endpoints
+        from oauth_token.events import receivers as event_receivers
         from oauth_token.models import ChangeGeneration, Client
         from oauth_token.registry import first_key, invalidation
         from oauth_token.tokens import refresh_tokens
@@ -34,6 +35,7 @@ class OAuthTokenConfig(AppConfig):
         post_migrate.connect(
             first_key.create_first_keys, sender=self, dispatch_uid="oauth_token.first_key"
         )
+        event_receivers.connect()
         pre_delete.connect(
             refresh_tokens.revoke_for_deleted_client,
             sender=Client,

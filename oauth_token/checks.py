@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
 from oauth_token.conf import DEFAULTS, oauth_settings
-from oauth_token.core import cache
+from oauth_token.core import cache, metrics
 from oauth_token.core.jose import ASYMMETRIC_ALGORITHMS, SIGNING_KEY_ALGORITHMS
 from oauth_token.errors import ConfigurationError
 from oauth_token.grants.base import BaseGrant
@@ -104,6 +104,7 @@ def _settings_errors() -> list[Any]:
         "PASSWORD_MAX_FAILURES_PER_IP",
         "PASSWORD_FAILURE_WINDOW",
         "JWT_BEARER_MAX_LIFETIME",
+        "AUDIT_LOG_BATCH_SIZE",
     ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -344,6 +345,30 @@ def _hook_errors() -> list[Any]:
                     id="oauth_token.E030",
                 )
             )
+    for name in ("ACCESS_TOKEN_CLAIMS", "ID_TOKEN_CLAIMS"):
+        path = oauth_settings.user_settings.get(name)
+        if path is None:
+            continue
+        try:
+            ok = callable(import_string(path)) if isinstance(path, str) else callable(path)
+        except ImportError:
+            ok = False
+        if not ok:
+            errors.append(
+                Error(
+                    f"OAUTH_TOKEN['{name}'] must be the dotted path of a claims hook "
+                    f"f(claims, context); {path!r} does not import as one.",
+                    id="oauth_token.E031",
+                )
+            )
+    if oauth_settings.user_settings.get("METRICS") and not metrics.available():
+        errors.append(
+            Error(
+                "OAUTH_TOKEN['METRICS'] is on but prometheus-client is not installed.",
+                hint="pip install 'django-oauth-token[metrics]'",
+                id="oauth_token.E032",
+            )
+        )
     return errors
 
 

@@ -176,12 +176,33 @@ DEFAULTS: dict[str, Any] = {
     ],
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
+    # Claims hooks (like Auth0 Actions' setCustomClaim): dotted paths of f(claims, context)
+    # -> mapping of claims to add to access / ID tokens; registered claims cannot be changed.
+    "ACCESS_TOKEN_CLAIMS": None,
+    "ID_TOKEN_CLAIMS": None,
+    # Store every event of oauth_token.signals as an AuditEvent (admin, `oauth_audit export`),
+    # deleted by oauth_cleanup once older than AUDIT_LOG_RETENTION seconds.
+    "AUDIT_LOG": False,
+    "AUDIT_LOG_RETENTION": 90 * 86400,
+    # Audit events are written in bulk by a background thread per process: at most this many
+    # wait, for at most this many seconds (1 = write each at once, in the request).
+    "AUDIT_LOG_BATCH_SIZE": 100,
+    "AUDIT_LOG_FLUSH_INTERVAL": 1.0,
+    # Prometheus counters and latency histograms per endpoint, grant type and error code
+    # (needs the `metrics` extra, prometheus-client).
+    "METRICS": False,
 }
 
 # Former names still honoured when the new name is not set: new -> old.
 RENAMED = {"OUTBOUND_TIMEOUT": "JWKS_FETCH_TIMEOUT"}
 
-IMPORT_STRINGS = {"CLAIMS_FUNCTION", "CLIENT_IP_FUNCTION", "EXTERNAL_USER_LOOKUP"}
+IMPORT_STRINGS = {
+    "CLAIMS_FUNCTION",
+    "CLIENT_IP_FUNCTION",
+    "EXTERNAL_USER_LOOKUP",
+    "ACCESS_TOKEN_CLAIMS",
+    "ID_TOKEN_CLAIMS",
+}
 
 
 class OAuthTokenSettings:

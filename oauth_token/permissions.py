@@ -1,4 +1,5 @@
-"""DRF permission classes for resource servers: scopes a view requires (RFC 6750 §3.1).
+"""DRF permission classes for resource servers: scopes (or RBAC permissions) a view requires
+(RFC 6750 §3.1).
 
 A missing scope is 403 ``insufficient_scope`` with a ``WWW-Authenticate`` challenge naming the
 scopes needed, and the RFC 6750 JSON body; no access token at all is 401 with the bare
@@ -44,11 +45,12 @@ def _required_for(view: Any, request: Request) -> tuple[str, ...]:
     return tuple(required)
 
 
-def _check_scopes(request: Request, required: Sequence[str]) -> bool:
+def _check_scopes(request: Request, required: Sequence[str], *, permissions: bool = False) -> bool:
     claims = request.auth
     if not isinstance(claims, AccessTokenClaims):
         raise TokenRequired()  # not DRF's {"detail": ...} (RFC 6750 §3.1)
-    missing = [s for s in required if s not in claims.scopes]
+    held = claims.permissions if permissions else claims.scopes
+    missing = [s for s in required if s not in held]
     if missing:
         raise InsufficientScopeDenied(missing, required, claims.scheme)
     return True
@@ -76,5 +78,24 @@ def HasScope(*scopes: str) -> type[BasePermission]:
     attrs: dict[str, Callable[..., Any] | tuple[str, ...]] = {
         "has_permission": has_permission,
         "scopes": required,
+    }
+    return type(name, (BasePermission,), attrs)
+
+
+def HasPermission(*permissions: str) -> type[BasePermission]:
+    """``permission_classes = [HasPermission("read:things")]``: Auth0's RBAC check. Reads the
+    token's ``permissions`` claim (an API with RBAC and permissions in the token) or, when the
+    token has none (RBAC off), its ``scope``; a missing one is 403 ``insufficient_scope``."""
+    if not permissions or not all(isinstance(p, str) and p for p in permissions):
+        raise ValueError("HasPermission needs at least one permission name.")
+    required = tuple(permissions)
+
+    def has_permission(self: BasePermission, request: Request, view: Any) -> bool:
+        return _check_scopes(request, required, permissions=True)
+
+    name = "HasPermission(" + ", ".join(repr(p) for p in required) + ")"
+    attrs: dict[str, Callable[..., Any] | tuple[str, ...]] = {
+        "has_permission": has_permission,
+        "permissions": required,
     }
     return type(name, (BasePermission,), attrs)

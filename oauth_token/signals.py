@@ -3,7 +3,15 @@
 Each is sent after the transaction that caused it commits, so a receiver never sees an event
 that was rolled back. Payloads never carry a secret or a token value: a token is named by its
 ``jti`` (access tokens) or its family's id (refresh tokens), a client by its ``client_id``.
-Every signal is sent with ``sender`` = the model class involved and these keyword arguments:
+Sources send them with :func:`send_after_commit`; an event caused by a refused request (a
+lockout, a refresh-token reuse) is sent after that request's transaction has rolled back.
+``oauth_token.events.receivers`` logs each on ``oauth_token.events`` and, with ``AUDIT_LOG``,
+stores it as an ``AuditEvent``.
+Every signal is sent with ``sender`` = the model class involved (``Client`` for
+``token_issued``, ``client_authentication_failed`` and ``client_registered``;
+``RefreshTokenFamily`` for ``refresh_token_reused`` and a family's ``tokens_revoked``,
+``RevokedAccessToken`` for an access token's; ``Consent``; ``SigningKey``; None for
+``user_locked_out``, which has no row) and these keyword arguments:
 
 - ``token_issued``: ``client_id``, ``grant_type``, ``subject``, ``audience``, ``scopes``,
   ``jti``, ``refresh_family_id`` (or None), ``request`` (the Django request, or None).
@@ -15,12 +23,18 @@ Every signal is sent with ``sender`` = the model class involved and these keywor
 - ``user_locked_out``: ``username``, ``ip``, ``scope`` (``"user"`` or ``"ip"``), ``request``.
 - ``consent_granted`` / ``consent_revoked``: ``client_id``, ``user``, ``scopes``, ``request``.
 - ``signing_key_rotated``: ``current_kid``, ``next_kid``, ``alg``.
-- ``user_logged_out``: ``user``, ``sid``, ``client_ids``, ``request``.
+- ``user_logged_out``: ``user``, ``sid``, ``client_ids``, ``request`` (sent by the logout view).
 - ``client_registered``: ``client_id``, ``registration`` (``"dynamic"``, ``"command"`` or
   ``"admin"``), ``request``.
 """
 
+import logging
+from typing import Any
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger("oauth_token.events")
 
 token_issued = Signal()
 refresh_token_reused = Signal()
@@ -33,15 +47,48 @@ signing_key_rotated = Signal()
 user_logged_out = Signal()
 client_registered = Signal()
 
+# Every public signal, by name (the events module connects its receivers to each).
+EVENT_NAMES = (
+    "token_issued",
+    "refresh_token_reused",
+    "tokens_revoked",
+    "client_authentication_failed",
+    "user_locked_out",
+    "consent_granted",
+    "consent_revoked",
+    "signing_key_rotated",
+    "user_logged_out",
+    "client_registered",
+)
+
 __all__ = [
+    "EVENT_NAMES",
     "client_authentication_failed",
     "client_registered",
     "consent_granted",
     "consent_revoked",
     "refresh_token_reused",
+    "send_after_commit",
     "signing_key_rotated",
     "token_issued",
     "tokens_revoked",
     "user_locked_out",
     "user_logged_out",
 ]
+
+
+def send_after_commit(signal: Signal, sender: Any, **payload: Any) -> None:
+    """Send ``signal`` once the current transaction commits (at once outside of one), so a
+    receiver never sees an event that was rolled back. A receiver that raises is logged and
+    never fails the request that caused the event."""
+
+    def send() -> None:
+        for receiver, outcome in signal.send_robust(sender, **payload):
+            if isinstance(outcome, Exception):
+                logger.error(
+                    "oauth_token event receiver %s failed: %s",
+                    getattr(receiver, "__qualname__", receiver),
+                    type(outcome).__name__,
+                )
+
+    transaction.on_commit(send)

@@ -16,7 +16,8 @@ DEMO_AUDIENCE = "https://api.example.com"
 
 
 class WhoAmI(APIView):
-    """Echoes the verified token: who (``sub``), through which client, with which scopes."""
+    """Echoes the verified token: who (``sub``), through which client, with which scopes (and
+    RBAC ``permissions`` when the token carries them)."""
 
     authentication_classes = [AccessTokenAuthentication]
     permission_classes = [RequiredScopes]
@@ -25,13 +26,14 @@ class WhoAmI(APIView):
 
     def get(self, request: Request) -> Response:
         claims = request.auth
-        return Response(
-            {
-                "sub": claims["sub"],
-                "client_id": claims["client_id"],
-                "scope": claims.get("scope", ""),
-            }
-        )
+        body = {
+            "sub": claims["sub"],
+            "client_id": claims["client_id"],
+            "scope": claims.get("scope", ""),
+        }
+        if "permissions" in claims:  # an API with RBAC and permissions in the token
+            body["permissions"] = claims["permissions"]
+        return Response(body)
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -7,6 +7,7 @@ client secret on the one page that follows its creation or rotation (``clients.p
 
 from oauth_token.admin import (  # noqa: F401
     apis,
+    audit,
     clients,
     consents,
     device_codes,
@@ -14,4 +15,5 @@ from oauth_token.admin import (  # noqa: F401
     pushed_requests,
     refresh_tokens,
     revocation,
+    roles,
 )

@@ -180,6 +180,8 @@ class ClientAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
         secret = provisioning.ensure_secret(obj)
         super().save_model(request, obj, form, change)
+        if not change:
+            provisioning.announce_client(obj, "admin", request)
         if secret:
             setattr(request, _NEW_SECRETS, [(obj, secret)])
 

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from oauth_token.authorize import consent
 from oauth_token.models import Consent
 
 
@@ -27,7 +28,7 @@ class ConsentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected consents")
     def revoke_consents(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
-        count, _ = queryset.delete()
+        count = consent.revoke_rows(queryset, request)
         self.message_user(request, f"Revoked {count} consent(s).", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

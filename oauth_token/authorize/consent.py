@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from oauth_token import signals
 from oauth_token.models import Consent
+from oauth_token.registry import roles
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+from oauth_token.signals import send_after_commit
 
 TEMPLATE = "oauth_token/consent.html"
 ALLOW, DENY = "allow", "deny"
@@ -61,6 +65,14 @@ class ConsentPrompt:
         return [ScopeItem(s, described.get(s, s)) for s in self.scopes]
 
 
+def prompt_for(
+    user: Any, client: ClientInfo, api: ApiInfo | None, scopes: tuple[str, ...]
+) -> ConsentPrompt:
+    """What ``user`` is asked to allow: only what can be granted, so an API with RBAC shows
+    none of its scopes the user's roles do not hold (they would be dropped at issuance)."""
+    return ConsentPrompt(client=client, api=api, scopes=roles.grantable(user, api, scopes))
+
+
 def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> bool:
     """True when the page must be shown: forced, or a third-party client asks for scopes this
     person has not allowed it yet."""
@@ -74,8 +86,9 @@ def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> boo
     return row is None or not row.covers(prompt.scopes)
 
 
-def remember(user: Any, prompt: ConsentPrompt) -> Consent:
-    """Add the prompt's scopes to what this person allowed this client for this API."""
+def remember(user: Any, prompt: ConsentPrompt, request: HttpRequest | None = None) -> Consent:
+    """Add the prompt's scopes to what this person allowed this client for this API;
+    ``consent_granted`` is sent once that commits."""
     for _attempt in range(2):
         try:
             with transaction.atomic():
@@ -88,20 +101,46 @@ def remember(user: Any, prompt: ConsentPrompt) -> Consent:
                 if not created and not row.covers(prompt.scopes):
                     row.scopes = sorted(set(row.scopes or ()) | set(prompt.scopes))
                     row.save(update_fields=["scopes", "updated_at"])
+                send_after_commit(
+                    signals.consent_granted,
+                    Consent,
+                    client_id=prompt.client.client_id,
+                    user=user,
+                    scopes=list(prompt.scopes),
+                    request=request,
+                )
                 return row
         except IntegrityError:
             continue  # a concurrent first consent created the row; update it instead
     raise RuntimeError("Could not record consent.")
 
 
-def revoke(user: Any, client_id: str | None = None) -> int:
+def revoke(user: Any, client_id: str | None = None, request: HttpRequest | None = None) -> int:
     """Forget what this person allowed (one client, or every client); the next authorization
     asks again. Returns the number of consents removed."""
     rows = Consent.objects.filter(user=user)
     if client_id is not None:
         rows = rows.filter(client__client_id=client_id)
-    deleted, _ = rows.delete()
-    return deleted
+    return revoke_rows(rows, request)
+
+
+def revoke_rows(rows: QuerySet[Consent], request: HttpRequest | None = None) -> int:
+    """Delete these consents, sending ``consent_revoked`` for each once that commits (the
+    admin's revoke action uses this too)."""
+    removed = 0
+    with transaction.atomic():
+        for row in rows.select_related("client", "user"):
+            send_after_commit(
+                signals.consent_revoked,
+                Consent,
+                client_id=row.client.client_id,
+                user=row.user,
+                scopes=list(row.scopes or ()),
+                request=request,
+            )
+            row.delete()
+            removed += 1
+    return removed
 
 
 def decision(request: HttpRequest) -> bool | None:

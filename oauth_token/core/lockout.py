@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from oauth_token import signals
 from oauth_token.conf import oauth_settings
 from oauth_token.core import throttle
 from oauth_token.core.throttle import Counter
+from oauth_token.signals import send_after_commit
 
 
 def remote_addr(request: HttpRequest) -> str:
@@ -34,7 +36,8 @@ class PasswordThrottle:
     """The counters that guard one password login attempt (the password grant, the login
     page): the username's and the source IP's."""
 
-    def __init__(self, username: str, ip: str):
+    def __init__(self, username: str, ip: str, request: HttpRequest | None = None):
+        self.username, self.address, self.request = username, ip, request
         window = int(oauth_settings.PASSWORD_FAILURE_WINDOW)
         self.user = Counter(
             "password",
@@ -49,12 +52,23 @@ class PasswordThrottle:
 
     @classmethod
     def for_request(cls, request: HttpRequest, username: str) -> PasswordThrottle:
-        return cls(username, str(oauth_settings.CLIENT_IP_FUNCTION(request)))
+        return cls(username, str(oauth_settings.CLIENT_IP_FUNCTION(request)), request)
 
     def begin(self) -> None:
         """Count this attempt on both counters before any password is checked, and refuse it
         (429 ``too_many_attempts``) once either counter is past its limit."""
-        throttle.attempt((self.user, self.ip), self._description)
+        throttle.attempt((self.user, self.ip), self._description, self._locked_out)
+
+    def _locked_out(self, counter: Counter) -> None:
+        """``user_locked_out``, sent after the refused request has rolled back."""
+        send_after_commit(
+            signals.user_locked_out,
+            None,
+            username=self.username,
+            ip=self.address,
+            scope=counter.scope,
+            request=self.request,
+        )
 
     def succeeded(self) -> None:
         """The attempt was no failure: clear the username's counter and give the address back

@@ -17,6 +17,7 @@ guessable secret must not become guessable at full speed because Redis is down.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -98,16 +99,25 @@ class Counter:
         return max(1, min(window, int(started + window - time.time()) + 1))
 
 
-def attempt(counters: Sequence[Counter], describe: Callable[[Counter], str]) -> None:
+def attempt(
+    counters: Sequence[Counter],
+    describe: Callable[[Counter], str],
+    on_engaged: Callable[[Counter], None] | None = None,
+) -> None:
     """Count this attempt on every counter, then refuse it (429 ``too_many_attempts`` with
     ``Retry-After``) when any new count exceeds its limit. Every counter is incremented even
     when an earlier one refuses, so hammering a locked account also uses up the address's
-    allowance."""
+    allowance. ``on_engaged(counter)`` runs for a counter that has just passed its limit, once
+    the refused request has rolled back (it reports the lockout, e.g. as an event)."""
     counts = [(counter, counter.count()) for counter in counters]
+    engaged = [counter for counter, count in counts if count == counter.limit + 1]
+    for counter in engaged:
+        logger.warning("oauth_token %s throttle engaged (%s)", counter.namespace, counter.scope)
     for counter, count in counts:
-        if count == counter.limit + 1:
-            logger.warning("oauth_token %s throttle engaged (%s)", counter.namespace, counter.scope)
         if count > counter.limit:
-            raise TooManyAttempts(
+            refusal = TooManyAttempts(
                 describe(counter), headers={"Retry-After": str(counter.retry_after())}
             )
+            for just_engaged in engaged if on_engaged is not None else ():
+                refusal.then(functools.partial(on_engaged, just_engaged))
+            raise refusal

@@ -3,12 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
 from django.utils import timezone
 
+from oauth_token import signals
 from oauth_token.errors import InvalidGrant, InvalidScope
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import RefreshToken, RefreshTokenFamily
 from oauth_token.registry.snapshots import ApiInfo, get_api
+from oauth_token.signals import send_after_commit
 from oauth_token.token_endpoint import dpop
 from oauth_token.token_endpoint.context import ContinuedFamily, GrantResult, TokenContext
 from oauth_token.tokens import refresh_tokens
@@ -37,7 +40,7 @@ class RefreshTokenGrant(BaseGrant):
         now = timezone.now()
         self.check_family(family, now)
         if token.used_at is not None:
-            action = self.reuse(family, token, presented, now)
+            action = self.reuse(family, token, presented, now, context.request.http)
         else:
             self.check_idle(token, now)
             action = ROTATE if refresh_tokens.rotation_enabled() else KEEP
@@ -47,7 +50,9 @@ class RefreshTokenGrant(BaseGrant):
         scopes = self.narrow(context.request.scopes(), tuple(family.scopes))
         lifetimes = refresh_tokens.Lifetimes.of(context.client)
         if action != REPLAY:
-            action = self.consume(family, token, presented, action, now, lifetimes)
+            action = self.consume(
+                family, token, presented, action, now, lifetimes, context.request.http
+            )
         return GrantResult(
             subject=family.subject,
             api=api,
@@ -89,7 +94,11 @@ class RefreshTokenGrant(BaseGrant):
 
     @staticmethod
     def reuse(
-        family: RefreshTokenFamily, token: RefreshToken, presented: str, now: datetime
+        family: RefreshTokenFamily,
+        token: RefreshToken,
+        presented: str,
+        now: datetime,
+        http: HttpRequest | None = None,
     ) -> str:
         """A rotated token presented again. Within the reuse leeway (counted from its first
         use) the same, still unused successor is returned; otherwise this is the breach RFC
@@ -108,7 +117,7 @@ class RefreshTokenGrant(BaseGrant):
                 return REPLAY
         raise InvalidGrant(
             "The refresh token has already been used; all tokens of this grant are revoked."
-        ).then(lambda: _revoke(family, "reuse"))
+        ).then(lambda: _revoke_reused(family, http))
 
     @staticmethod
     def check_idle(token: RefreshToken, now: datetime) -> None:
@@ -167,6 +176,7 @@ class RefreshTokenGrant(BaseGrant):
         action: str,
         now: datetime,
         lifetimes: refresh_tokens.Lifetimes,
+        http: HttpRequest | None = None,
     ) -> str:
         """Rotation: one conditional UPDATE (``WHERE used_at IS NULL``); a request that finds
         it already done lost a race the family lock did not serialise, and is reuse."""
@@ -181,7 +191,20 @@ class RefreshTokenGrant(BaseGrant):
         if claimed == 1:
             return ROTATE
         token.refresh_from_db(fields=["used_at"])
-        return self.reuse(family, token, presented, now)
+        return self.reuse(family, token, presented, now, http)
+
+
+def _revoke_reused(family: RefreshTokenFamily, http: HttpRequest | None) -> None:
+    """RFC 9700 §4.14.2: the family is revoked, and ``refresh_token_reused`` sent."""
+    _revoke(family, "reuse")
+    send_after_commit(
+        signals.refresh_token_reused,
+        RefreshTokenFamily,
+        client_id=family.client.client_id,
+        refresh_family_id=family.pk,
+        subject=family.subject,
+        request=http,
+    )
 
 
 def _revoke(family: RefreshTokenFamily, reason: str) -> None:

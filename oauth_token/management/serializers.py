@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauth_token.models import Api, Client, SigningKey
+from oauth_token.models import Api, Client, Role, SigningKey
 
 
 def iso(value: Any) -> str | None:
@@ -67,3 +67,15 @@ def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
             for g in client.client_grants.select_related("api").order_by("api__identifier")
         ]
     return row
+
+
+def role_row(role: Role) -> dict[str, Any]:
+    return {
+        "name": role.name,
+        "description": role.description,
+        "api": role.api.identifier,
+        "permissions": list(role.permissions or []),
+        "users": sorted(u.get_username() for u in role.users.all()),
+        "groups": sorted(g.name for g in role.groups.all()),
+        "created_at": iso(role.created_at),
+    }

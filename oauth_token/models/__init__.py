@@ -1,4 +1,5 @@
 from oauth_token.models.apis import Api, ApiScope
+from oauth_token.models.audit import AuditEvent
 from oauth_token.models.clients import Client, ClientGrant
 from oauth_token.models.codes import AuthorizationCode
 from oauth_token.models.consents import Consent
@@ -8,11 +9,13 @@ from oauth_token.models.keys import SigningKey
 from oauth_token.models.par import PushedAuthorizationRequest
 from oauth_token.models.refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
 from oauth_token.models.revocation import RevokedAccessToken
+from oauth_token.models.roles import Role
 from oauth_token.models.sessions import SessionParticipant
 
 __all__ = [
     "Api",
     "ApiScope",
+    "AuditEvent",
     "AuthorizationCode",
     "ChangeGeneration",
     "Client",
@@ -25,6 +28,7 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenFamily",
     "RevokedAccessToken",
+    "Role",
     "SessionParticipant",
     "SigningKey",
 ]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from oauth_token import signals
 from oauth_token.conf import oauth_settings
 from oauth_token.core import cache, jose
 from oauth_token.errors import ConfigurationError
@@ -23,6 +24,7 @@ from oauth_token.models import Api
 from oauth_token.models.keys import PUBLISHED_STATES, KeyState, SigningKey
 from oauth_token.registry import sealing
 from oauth_token.registry.sealing import encryption_keys
+from oauth_token.signals import send_after_commit
 
 _private_keys: dict[str, Any] = {}
 _private_keys_lock = threading.Lock()
@@ -192,7 +194,15 @@ def rotate(alg: str | None = None) -> Ring:
         else:
             _create(alg, KeyState.CURRENT)
         _create(alg, KeyState.NEXT)
-    return ring(alg)
+    rotated = ring(alg)
+    send_after_commit(
+        signals.signing_key_rotated,
+        SigningKey,
+        current_kid=rotated.current.kid if rotated.current else None,
+        next_kid=rotated.next.kid if rotated.next else None,
+        alg=alg,
+    )
+    return rotated
 
 
 def revoke(kid: str) -> SigningKey:

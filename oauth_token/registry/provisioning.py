@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from oauth_token import signals
 from oauth_token.conf import DEFAULTS, oauth_settings
 from oauth_token.core import jose, secrets
 from oauth_token.models import Api, ApiScope, Client, ClientGrant
 from oauth_token.models.clients import SECRET_AUTH_METHODS, AuthMethod, ClientType
 from oauth_token.registry.keyring import encryption_keys
+from oauth_token.signals import send_after_commit
 
 # Schemes a browser would execute or read locally instead of navigating to an application.
 UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
@@ -167,10 +169,13 @@ def create_client(
     require_par: bool = False,
     post_logout_redirect_uris: Sequence[str] = (),
     backchannel_logout_uri: str = "",
+    registration: str = "command",
+    request: Any = None,
     **extra: Any,
 ) -> CreatedClient:
     """Documented defaults: authorization_code + refresh_token; confidential clients
-    authenticate with client_secret_basic, public ones with none."""
+    authenticate with client_secret_basic, public ones with none. ``client_registered`` is
+    sent after commit with ``registration`` ("command", "admin" or "dynamic")."""
     if auth_method is None:
         auth_method = (
             AuthMethod.NONE if client_type == ClientType.PUBLIC else AuthMethod.CLIENT_SECRET_BASIC
@@ -209,7 +214,19 @@ def create_client(
         _store_secret(client, secret)
     client.full_clean()
     client.save()
+    announce_client(client, registration, request)
     return CreatedClient(client, secret)
+
+
+def announce_client(client: Client, registration: str, request: Any = None) -> None:
+    """``client_registered``, once the transaction that created ``client`` commits."""
+    send_after_commit(
+        signals.client_registered,
+        Client,
+        client_id=client.client_id,
+        registration=registration,
+        request=request,
+    )
 
 
 def ensure_secret(client: Client) -> str | None:

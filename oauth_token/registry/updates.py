@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from oauth_token.models import Api, ApiScope, Client, ClientGrant
+from oauth_token.registry import roles
 from oauth_token.registry.provisioning import (
     CreatedClient,
     ensure_secret,
@@ -108,6 +109,7 @@ def _replace_scopes(api: Api, wanted: list[str]) -> None:
             ApiScope.objects.create(api=api, name=name)
     if not removed:
         return
+    roles.prune_removed_scopes(api, removed)
     for grant in ClientGrant.objects.filter(api=api):
         kept = [s for s in grant.scopes or () if s not in removed]
         if kept != list(grant.scopes or ()):

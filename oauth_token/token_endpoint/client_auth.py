@@ -16,19 +16,31 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
 
+from oauth_token import signals
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, jose, jwks, replay, secrets
 from oauth_token.errors import InvalidClient, InvalidRequest
+from oauth_token.models import Client
 from oauth_token.models.clients import AuthMethod
 from oauth_token.registry import snapshots
 from oauth_token.registry.keyring import encryption_keys
 from oauth_token.registry.snapshots import ClientInfo
+from oauth_token.signals import send_after_commit
 from oauth_token.token_endpoint.request import TokenRequest
 
 logger = logging.getLogger("oauth_token")
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 GENERIC_FAILURE = "Client authentication failed."
+
+
+class ClientAuthenticationFailed(InvalidClient):
+    """``invalid_client`` that knows why (for the ``client_authentication_failed`` event;
+    the reason names the check, never the credential)."""
+
+    def __init__(self, description: str, *, scheme: str, reason: str):
+        super().__init__(description, scheme=scheme)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ class ClientAuthMethod:
 
     def fail(self, reason: str, description: str = GENERIC_FAILURE) -> InvalidClient:
         logger.info("client authentication failed (%s): %s", self.name, reason)
-        return InvalidClient(description, scheme=self.challenge)
+        return ClientAuthenticationFailed(description, scheme=self.challenge, reason=reason)
 
     def registered_client(self, client_id: str | None, *methods: str) -> ClientInfo:
         client = snapshots.get_client(client_id) if client_id else None
@@ -289,7 +301,40 @@ def authenticate_client(req: TokenRequest) -> AuthenticatedClient:
     if len(presented) > 1:
         raise InvalidRequest("Use exactly one client authentication method.")
     method = presented[0] if presented else _NONE
-    client = method.authenticate(req)
-    if not client.is_active:
-        raise method.fail("inactive client")
+    try:
+        client = method.authenticate(req)
+        if not client.is_active:
+            raise method.fail("inactive client")
+    except ClientAuthenticationFailed as exc:
+        send_after_commit(
+            signals.client_authentication_failed,
+            Client,
+            client_id=presented_client_id(req),
+            method=method.name,
+            reason=exc.reason,
+            request=req.http,
+        )
+        raise
     return AuthenticatedClient(client, client.auth_method)
+
+
+def presented_client_id(req: TokenRequest) -> str | None:
+    """The client_id a failed request claimed (body, Basic header or assertion ``iss``),
+    unverified, for the event only; a value no client could have is dropped."""
+    candidate: Any = req.get("client_id")
+    header = req.authorization or ""
+    if candidate is None and header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            candidate = unquote_plus(decoded.split(":", 1)[0])
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            candidate = None
+    assertion = req.get("client_assertion")
+    if candidate is None and assertion:
+        try:
+            candidate = jose.unverified_claims(assertion).get("iss")
+        except jose.JoseError:
+            candidate = None
+    if not isinstance(candidate, str) or not candidate.isprintable() or len(candidate) > 64:
+        return None
+    return candidate

@@ -9,21 +9,25 @@ it, and returns all of it in one :class:`IssuedTokens`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
+from oauth_token import signals
 from oauth_token.authorize import codes
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, secrets
-from oauth_token.models import RefreshTokenFamily
-from oauth_token.registry import keyring
+from oauth_token.models import Client, RefreshTokenFamily
+from oauth_token.registry import keyring, roles
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo
+from oauth_token.signals import send_after_commit
 from oauth_token.token_endpoint.context import (
     AccessToken,
     GrantResult,
     IssuedTokens,
     TokenContext,
 )
-from oauth_token.tokens import id_tokens, refresh_tokens
+from oauth_token.tokens import claims_hooks, id_tokens, refresh_tokens
+from oauth_token.tokens.claims_hooks import ClaimsContext
 
 __all__ = ["AccessToken", "IssuedTokens", "issue", "mint_access_token"]
 
@@ -52,7 +56,11 @@ def access_token_lifetime(client: ClientInfo, api: ApiInfo | None) -> int:
 
 
 def mint_access_token(
-    result: GrantResult, context: TokenContext, now: int | None = None
+    result: GrantResult,
+    context: TokenContext,
+    now: int | None = None,
+    *,
+    permissions: list[str] | None = None,
 ) -> AccessToken:
     now = int(time.time()) if now is None else now
     lifetime = access_token_lifetime(context.client, result.api)
@@ -73,13 +81,32 @@ def mint_access_token(
     if context.dpop_jkt:
         claims["cnf"] = {"jkt": context.dpop_jkt}
     claims.update(result.extra_claims)
+    if permissions is not None:
+        claims["permissions"] = permissions
+    claims.update(claims_hooks.access_token_claims(claims, claims_context(result, context)))
     alg = result.api.signing_alg if result.api else oauth_settings.DEFAULT_SIGNING_ALGORITHM
     token = keyring.sign(claims, alg=alg, typ="at+jwt")
     return AccessToken(token=token, jti=jti, claims=claims, expires_in=lifetime)
 
 
+def claims_context(result: GrantResult, context: TokenContext) -> ClaimsContext:
+    return ClaimsContext(
+        client=context.client,
+        api=result.api,
+        user=result.user,
+        grant_type=context.grant_type,
+        scopes=result.scopes,
+    )
+
+
 def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
-    access = mint_access_token(result, context)
+    """RBAC first (the grantable scopes are the requested ones a user's roles allow), then
+    the tokens; ``token_issued`` is sent once the transaction commits."""
+    held = roles.held_permissions(result.user, result.api)
+    if held is not None:
+        result = replace(result, scopes=roles.limit(result.api, result.scopes, held))
+    permissions = roles.permissions_claim(result.user, result.api, result.scopes, held)
+    access = mint_access_token(result, context, permissions=permissions)
     family, refresh_token = _refresh(result, context, access)
     issued = IssuedTokens(
         access_token=access,
@@ -92,6 +119,18 @@ def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
     )
     if result.redeemed_code is not None:
         codes.record_issued(result.redeemed_code, access.jti, access.expires_at, family)
+    send_after_commit(
+        signals.token_issued,
+        Client,
+        client_id=context.client.client_id,
+        grant_type=context.grant_type,
+        subject=result.subject,
+        audience=result.api.identifier if result.api else None,
+        scopes=list(result.scopes),
+        jti=access.jti,
+        refresh_family_id=family.pk if family is not None else None,
+        request=context.request.http,
+    )
     return issued
 
 
@@ -107,6 +146,7 @@ def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -
         auth_time=result.auth_time,
         nonce=result.nonce,
         sid=result.sid,
+        context=claims_context(result, context),
     )
 
 

@@ -56,6 +56,14 @@ class AccessTokenClaims(Mapping[str, Any]):
         return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
 
     @property
+    def permissions(self) -> frozenset[str]:
+        """Auth0's RBAC ``permissions`` claim when the token has one, else its scopes."""
+        value = self._claims.get("permissions")
+        if isinstance(value, list):
+            return frozenset(p for p in value if isinstance(p, str))
+        return self.scopes
+
+    @property
     def jkt(self) -> str | None:
         """RFC 9449 §6.1: the thumbprint of the key the token is bound to, if any."""
         cnf = self._claims.get("cnf")

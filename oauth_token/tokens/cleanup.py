@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from oauth_token.conf import oauth_settings
 from oauth_token.models import (
+    AuditEvent,
     AuthorizationCode,
     DeviceCode,
     PushedAuthorizationRequest,
@@ -64,6 +66,14 @@ def _dead_authorization_codes(now: datetime) -> QuerySet:
     )
 
 
+def _old_audit_events(now: datetime) -> QuerySet:
+    """Audit events older than AUDIT_LOG_RETENTION seconds (0 keeps them forever)."""
+    retention = int(oauth_settings.AUDIT_LOG_RETENTION or 0)
+    if retention <= 0:
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(created_at__lte=now - timedelta(seconds=retention))
+
+
 # Every table with rows that expire, in the order they are cleaned: refresh-token families
 # before the access-token records of live families, and codes after families (deleting a dead
 # family clears a code's link to it).
@@ -94,4 +104,5 @@ TARGETS: tuple[CleanupTarget, ...] = (
             created_at__lte=now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
         ),
     ),
+    CleanupTarget("audit_events", _old_audit_events),
 )

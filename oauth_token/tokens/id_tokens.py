@@ -15,7 +15,8 @@ from typing import Any
 from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, jose
 from oauth_token.registry import keyring
-from oauth_token.tokens import claims
+from oauth_token.tokens import claims, claims_hooks
+from oauth_token.tokens.claims_hooks import ClaimsContext
 
 # Registered claims a claims function may not override.
 PROTECTED = frozenset(
@@ -39,6 +40,7 @@ def mint(
     auth_time: int | None,
     nonce: str | None,
     sid: str | None = None,
+    context: ClaimsContext | None = None,
 ) -> str:
     """A signed ID token for ``user``: ``aud`` = ``azp`` = the client, ``at_hash`` of the
     access token issued with it (OIDC Core §3.1.3.6), ``sid`` of the browser session it was
@@ -61,4 +63,6 @@ def mint(
     if sid:
         payload["sid"] = sid
     payload.update(user_claims(user, scopes))
+    if context is not None:
+        payload.update(claims_hooks.id_token_claims(payload, context))
     return keyring.sign(payload, alg=alg, typ="JWT")

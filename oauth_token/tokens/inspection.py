@@ -60,7 +60,7 @@ class AccessTokens(TokenKind):
         members: dict[str, Any] = {k: claims[k] for k in names if k in claims}
         cnf = claims.get("cnf")
         members["token_type"] = "DPoP" if isinstance(cnf, dict) and cnf.get("jkt") else "Bearer"
-        for optional in ("cnf", "act", "auth_time"):
+        for optional in ("cnf", "act", "auth_time", "permissions"):
             if optional in claims:
                 members[optional] = claims[optional]
         return FoundToken(

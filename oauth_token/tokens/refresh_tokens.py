@@ -30,11 +30,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from oauth_token import signals
 from oauth_token.conf import oauth_settings
 from oauth_token.core import jose, secrets
 from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
 from oauth_token.registry.keyring import encryption_keys
 from oauth_token.registry.snapshots import ClientInfo
+from oauth_token.signals import send_after_commit
 from oauth_token.tokens.revocation import revoke_access_tokens
 
 OFFLINE_ACCESS = "offline_access"
@@ -260,7 +262,8 @@ def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
         locked = RefreshTokenFamily.objects.select_for_update().filter(pk=family.pk).first()
         if locked is None:
             return 0
-        if locked.revoked_at is None:
+        newly_revoked = locked.revoked_at is None
+        if newly_revoked:
             locked.revoked_at, locked.revoked_reason = now, reason[:64]
             locked.save(update_fields=["revoked_at", "revoked_reason"])
         pairs = list(
@@ -269,7 +272,18 @@ def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
             )
         )
         client_id = locked.client.client_id
-        listed = revoke_access_tokens(pairs, client_id=client_id, reason=f"refresh:{reason}")
+        listed = revoke_access_tokens(
+            pairs, client_id=client_id, reason=f"refresh:{reason}", notify=False
+        )
+        if newly_revoked:
+            send_after_commit(
+                signals.tokens_revoked,
+                RefreshTokenFamily,
+                client_id=client_id,
+                reason=reason,
+                jtis=[jti for jti, _ in pairs],
+                refresh_family_ids=[locked.pk],
+            )
     family.revoked_at, family.revoked_reason = locked.revoked_at, locked.revoked_reason
     return listed
 

@@ -12,8 +12,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from oauth_token import signals
 from oauth_token.core import cache
 from oauth_token.models import RevokedAccessToken
+from oauth_token.signals import send_after_commit
 
 _NO, _YES = 0, 1
 
@@ -23,9 +25,15 @@ def _cache_key(jti: str) -> str:
 
 
 def revoke_access_tokens(
-    tokens: Iterable[tuple[str, datetime]], *, client_id: str = "", reason: str = ""
+    tokens: Iterable[tuple[str, datetime]],
+    *,
+    client_id: str = "",
+    reason: str = "",
+    notify: bool = True,
 ) -> int:
-    """Denylist (jti, expires_at) pairs; already-expired or already-listed ones are skipped."""
+    """Denylist (jti, expires_at) pairs; already-expired or already-listed ones are skipped.
+    ``tokens_revoked`` is sent after commit unless ``notify`` is False (a caller that revokes
+    more, such as a refresh family, sends one event for all of it)."""
     now = timezone.now()
     rows = [
         RevokedAccessToken(jti=jti, expires_at=exp, client_id=client_id, reason=reason[:64])
@@ -36,6 +44,15 @@ def revoke_access_tokens(
         return 0
     RevokedAccessToken.objects.bulk_create(rows, ignore_conflicts=True)
     cache.delete(*[_cache_key(r.jti) for r in rows])
+    if notify:
+        send_after_commit(
+            signals.tokens_revoked,
+            RevokedAccessToken,
+            client_id=client_id,
+            reason=reason,
+            jtis=[r.jti for r in rows],
+            refresh_family_ids=[],
+        )
     return len(rows)
 
 

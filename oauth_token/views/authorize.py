@@ -91,7 +91,7 @@ def decide(request: HttpRequest) -> HttpResponse:
             raise InvalidRequest("The consent decision is missing.")
         if not allowed:
             raise AccessDenied("The user denied access.")
-        consent.remember(user, consent_prompt(authz))
+        consent.remember(user, consent_prompt(authz, user), request)
         return success(request, authz, user, entry.auth_time)
     except Exception as exc:
         return redirect_error(request, target, exc, entry.request_uri)
@@ -116,7 +116,7 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
         login.request_reauthentication(request)
         return login.redirect_to_login(resume_url(authz), authz.login_hint)
     auth_time = login.auth_time(request)
-    prompt = consent_prompt(authz)
+    prompt = consent_prompt(authz, user)
     if consent.is_required(user, prompt, force="consent" in authz.prompt):
         if "none" in authz.prompt:
             raise ConsentRequired()
@@ -132,8 +132,8 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
     return success(request, authz, user, auth_time)
 
 
-def consent_prompt(authz: AuthorizationRequest) -> consent.ConsentPrompt:
-    return consent.ConsentPrompt(client=authz.client, api=authz.api, scopes=authz.scopes)
+def consent_prompt(authz: AuthorizationRequest, user: Any) -> consent.ConsentPrompt:
+    return consent.prompt_for(user, authz.client, authz.api, authz.scopes)
 
 
 def success(

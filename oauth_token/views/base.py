@@ -7,6 +7,7 @@ a 500 for anything a client sent. A database or cache outage is a 503 the client
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -15,7 +16,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import APIView
 
 from oauth_token.conf import oauth_settings
-from oauth_token.core import cache
+from oauth_token.core import cache, metrics
 from oauth_token.errors import (
     ConfigurationError,
     InvalidRequest,
@@ -25,6 +26,9 @@ from oauth_token.errors import (
 )
 
 logger = logging.getLogger("oauth_token")
+
+# Where a view leaves, on the Django request, what the metrics label a request with.
+GRANT_TYPE_KEY, ERROR_KEY = "oauth_token.grant_type", "oauth_token.error"
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -115,9 +119,23 @@ class OAuthAPIView(APIView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """The change generation is checked once per request, not once per lookup (with a
-        process-local cache that check is a database read, ``core/cache.py``)."""
+        process-local cache that check is a database read, ``core/cache.py``); the request is
+        timed for the metrics when they are on."""
         with cache.request_scope():
-            return super().dispatch(request, *args, **kwargs)
+            if not metrics.enabled():
+                return super().dispatch(request, *args, **kwargs)
+            started = time.perf_counter()
+            response = super().dispatch(request, *args, **kwargs)
+            metrics.observe(
+                endpoint=self.metrics_endpoint(),
+                grant_type=str(request.META.get(GRANT_TYPE_KEY, "")),
+                error=str(request.META.get(ERROR_KEY, "")),
+                seconds=time.perf_counter() - started,
+            )
+            return response
+
+    def metrics_endpoint(self) -> str:
+        return type(self).__name__.removesuffix("View").lower()
 
     def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         error = to_oauth_error(exc)
@@ -128,6 +146,7 @@ class OAuthAPIView(APIView):
             error = ServerError()
         for action in error.after_rollback:
             action()
+        self.request._request.META[ERROR_KEY] = error.error
         response = error_response(error)
         if isinstance(exc, drf_exceptions.MethodNotAllowed):
             response["Allow"] = ", ".join(self.allowed_methods)

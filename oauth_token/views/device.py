@@ -84,7 +84,7 @@ class ActivateView(View):
             if allowed:
                 decided = device.approve(found, request.user, self.auth_time(request))
                 if decided:
-                    consent.remember(request.user, self.prompt(found))
+                    consent.remember(request.user, self.prompt(found, request.user), request)
             else:
                 decided = device.deny(found, request.user)
         if not decided:
@@ -99,7 +99,7 @@ class ActivateView(View):
         shown = found.display_user_code
         response = consent.render(
             request,
-            self.prompt(found),
+            self.prompt(found, request.user),
             action=reverse("oauth_token:activate"),
             hidden={"user_code": shown},
             template=self.consent_template,
@@ -108,11 +108,9 @@ class ActivateView(View):
         return self.secure(response)
 
     @staticmethod
-    def prompt(found: DeviceCode) -> consent.ConsentPrompt:
+    def prompt(found: DeviceCode, user: Any) -> consent.ConsentPrompt:
         api = get_api(found.audience) if found.audience else None
-        return consent.ConsentPrompt(
-            client=client_snapshot(found.client), api=api, scopes=tuple(found.scopes)
-        )
+        return consent.prompt_for(user, client_snapshot(found.client), api, tuple(found.scopes))
 
     def lookup(self, request: HttpRequest, raw: str) -> DeviceCode | HttpResponse:
         """The pending device code for ``raw``, or the page explaining why there is none."""

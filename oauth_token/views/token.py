@@ -13,7 +13,7 @@ from oauth_token.token_endpoint.client_auth import authenticate_client
 from oauth_token.token_endpoint.context import TokenContext
 from oauth_token.token_endpoint.issuance import issue
 from oauth_token.token_endpoint.request import parse_token_request
-from oauth_token.views.base import OAuthAPIView, json_response
+from oauth_token.views.base import GRANT_TYPE_KEY, OAuthAPIView, json_response
 
 
 class TokenView(OAuthAPIView):
@@ -26,6 +26,7 @@ class TokenView(OAuthAPIView):
     def post(self, request: Request) -> HttpResponse:
         token_request = parse_token_request(request._request)
         grant = get_grant(token_request.get("grant_type"))
+        request._request.META[GRANT_TYPE_KEY] = grant.grant_type
         authenticated = authenticate_client(token_request)
         client = authenticated.client
         if not client.allows_grant(grant.grant_type):
