@@ -83,7 +83,8 @@ def mint_access_token(
     claims.update(result.extra_claims)
     if permissions is not None:
         claims["permissions"] = permissions
-    claims.update(claims_hooks.access_token_claims(claims, claims_context(result, context)))
+    if claims_hooks.access_token_hook() is not None:
+        claims.update(claims_hooks.access_token_claims(claims, claims_context(result, context)))
     alg = result.api.signing_alg if result.api else oauth_settings.DEFAULT_SIGNING_ALGORITHM
     token = keyring.sign(claims, alg=alg, typ="at+jwt")
     return AccessToken(token=token, jti=jti, claims=claims, expires_in=lifetime)
@@ -94,7 +95,7 @@ def claims_context(result: GrantResult, context: TokenContext) -> ClaimsContext:
         client=context.client,
         api=result.api,
         user=result.user,
-        grant_type=context.grant_type,
+        grant_type=context.request.get("grant_type") or "",
         scopes=result.scopes,
     )
 
@@ -146,7 +147,7 @@ def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -
         auth_time=result.auth_time,
         nonce=result.nonce,
         sid=result.sid,
-        context=claims_context(result, context),
+        context=claims_context(result, context) if claims_hooks.id_token_hook() else None,
     )
 
 

@@ -80,6 +80,16 @@ class ClaimsContext:
     organization: Any = None
 
 
+def access_token_hook() -> Hook | None:
+    hook: Hook | None = oauth_settings.ACCESS_TOKEN_CLAIMS
+    return hook
+
+
+def id_token_hook() -> Hook | None:
+    hook: Hook | None = oauth_settings.ID_TOKEN_CLAIMS
+    return hook
+
+
 def access_token_claims(claims: Mapping[str, Any], context: ClaimsContext) -> dict[str, Any]:
     return _run("ACCESS_TOKEN_CLAIMS", ACCESS_TOKEN_REGISTERED, claims, context)
 
