@@ -118,6 +118,7 @@ def attempt(
             refusal = TooManyAttempts(
                 describe(counter), headers={"Retry-After": str(counter.retry_after())}
             )
-            for just_engaged in engaged if on_engaged is not None else ():
-                refusal.then(functools.partial(on_engaged, just_engaged))
+            if on_engaged is not None:
+                for just_engaged in engaged:
+                    refusal.then(functools.partial(on_engaged, just_engaged))
             raise refusal
