@@ -30,8 +30,11 @@ def _name_of(signal: Signal) -> str:
 
 
 def log_event(signal: Signal, **kwargs: Any) -> None:
-    event = payloads.build(_name_of(signal), kwargs)
-    level = logging.WARNING if event.outcome == "failure" else logging.INFO
+    name = _name_of(signal)
+    level = logging.WARNING if name in payloads.FAILURES else logging.INFO
+    if not logger.isEnabledFor(level):
+        return  # nothing to build when nobody listens
+    event = payloads.build(name, kwargs)
     logger.log(
         level,
         "oauth_token event %s %s client=%s actor=%s",
