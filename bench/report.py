@@ -179,7 +179,7 @@ def chart(results: list[Any], path: Path) -> None:
                     r.rps,
                     width,
                     color=COLOURS[contender],
-                    hatch="//" if r.refused else None,
+                    hatch="//" if r.refused or r.extra.get("busy_rounds") else None,
                     label=contender
                     if j == 0 or not ax.get_legend_handles_labels()[1].count(contender)
                     else None,
@@ -189,7 +189,10 @@ def chart(results: list[Any], path: Path) -> None:
                 ax.text(x, r.rps, label, ha="center", va="bottom", fontsize=7, rotation=90)
         ax.set_xticks(range(len(scenarios)), scenarios)
         ax.set_ylabel("requests / second")
-        ax.set_title(f"{db}: throughput (label: x the crypto-only floor; hatched: busy machine)")
+        ax.set_title(
+            f"{db}: throughput (label: x the crypto-only floor; "
+            "hatched: rounds taken on a busy machine)"
+        )
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=False))
         ax.legend(unique.values(), unique.keys(), fontsize=8, ncol=len(unique))

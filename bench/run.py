@@ -243,6 +243,7 @@ def summarise(plan_name: str, name: str, label: str, runs: list[dict], allow_bus
         max(r["p99_us"] for r in used) / 1000,
         requests,
         sum(r["non2xx"] + r["errors"] for r in used),
+        extra={"busy_rounds": sum(1 for r in runs if r["busy"])},
         rounds=len(runs),
         clean_rounds=len(kept) if allow_busy else len(clean),
         foreign_cpu=[round(r["foreign_cpu"], 3) for r in runs],
