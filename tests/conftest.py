@@ -14,8 +14,34 @@ from rest_framework.test import APIClient
 from oauth_token.models import Api, Client
 from oauth_token.registry import keyring, provisioning
 from tests import kit
+from tests.stub_server import LocalSite
 
 pytest_plugins = ["tests.refresh.fixtures"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The suite runs in parallel by default (pytest-xdist, one worker per core, each with its
+    own test database): ``-n 0`` or ``-p no:xdist`` runs it in one process, ``-n N`` on N.
+    Set here rather than in ``addopts`` so that ``-p no:xdist`` still parses. Modules stay
+    whole on one worker (``--dist loadscope``): their module-scoped servers start once."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if config.option.numprocesses is None and not config.option.usepdb:
+        config.option.numprocesses = "auto"
+        if config.option.dist == "no":
+            config.option.dist = "loadscope"
+
+
+@pytest.fixture(autouse=True)
+def _pooled_rsa_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSA keys, the client's and the server's, come from per-process pools (tests/kit.py,
+    ``KeyPool``): distinct within a test, generated once per process. A test marked
+    ``fresh_keys`` has the server generate its own, as in production."""
+    kit.CLIENT_KEYS.rewind()
+    kit.SERVER_KEYS.rewind()
+    if request.node.get_closest_marker("fresh_keys") is None:
+        kit.pooled_server_keys(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -159,10 +185,10 @@ def make_jwt_client(make_client: ClientFactory, api: Api) -> Callable[..., JwtCl
 
 
 @pytest.fixture
-def jwks_server() -> Iterator[kit.JwksServer]:
-    server = kit.JwksServer().start()
-    yield server
-    server.stop()
+def jwks_server() -> Iterator[LocalSite]:
+    """A JWK Set served at ``jwks_server.url`` on 127.0.0.1 (set ``jwks_server.jwks``)."""
+    with LocalSite() as site:
+        yield site
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from tests.kit import rsa_private_key
+
 TOKEN_URL = "https://auth.example.test/oauth/token"
 
 
@@ -39,7 +41,11 @@ class ProofKey:
             self.private = ed25519.Ed25519PrivateKey.generate()
             self.jwk = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
         else:
-            self.private = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+            self.private = (
+                rsa_private_key()
+                if rsa_bits == 2048
+                else rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+            )
             self.jwk = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
         self.jwk.pop("key_ops", None)
 

@@ -11,17 +11,16 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from oauth_token.core import jose
 from oauth_token.registry import provisioning
 
 ISSUER = "https://auth.example.test/"
@@ -42,45 +41,55 @@ class KeyPair:
         return str(self.jwk["kid"])
 
 
-_RSA_POOL: list[Any] = []
-_rsa_turn = [0]
+class KeyPool:
+    """RSA 2048 keys generated once per test process and handed out in order.
+
+    Generating one costs ~100 ms (about 40 % of the unit tests' time before the pool); the
+    protocol never cares whether a key is new, only that keys which should differ do. The
+    root conftest calls ``rewind()`` before every test, so within a test every ``take()``
+    returns a distinct key (the pool grows when a test needs more), and a key never means
+    anything beyond the test that took it (each test's database and caches are fresh).
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[Any] = []
+        self._next = 0
+
+    def take(self) -> Any:
+        if self._next == len(self._keys):
+            self._keys.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        key = self._keys[self._next]
+        self._next += 1
+        return key
+
+    def rewind(self) -> None:
+        self._next = 0
 
 
-def _pooled_rsa_key() -> Any:
-    """RSA generation costs ~100 ms; tests cycle through four keys, so any four consecutive
-    calls (victim, attacker, ...) still get distinct keys."""
-    if len(_RSA_POOL) < 4:
-        _RSA_POOL.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-        return _RSA_POOL[-1]
-    _rsa_turn[0] = (_rsa_turn[0] + 1) % len(_RSA_POOL)
-    return _RSA_POOL[_rsa_turn[0]]
+# Two pools, so a client's key is never the server's signing key by accident.
+CLIENT_KEYS = KeyPool()
+SERVER_KEYS = KeyPool()
 
 
-_SERVER_POOL: list[Any] = []
-_server_turn = [0]
+def rsa_private_key() -> Any:
+    """A client-side RSA 2048 private key, distinct from every other one in this test."""
+    return CLIENT_KEYS.take()
 
 
-def fast_server_keys(monkeypatch: Any) -> None:
-    """Let ``keyring.rotate`` draw RSA keys from a pool of its own (distinct from the clients'
-    pool) instead of generating two per test: the battery has hundreds of cases."""
-    from oauth_token.core import jose
-
+def pooled_server_keys(monkeypatch: Any) -> None:
+    """Let ``keyring.rotate`` (and so ``manage.py oauth_keys rotate``) draw its RSA keys from
+    ``SERVER_KEYS``: everything else about rotation (states, kid thumbprints, sealing, row
+    locks) stays the server's own code. Tests marked ``fresh_keys`` skip this."""
     real = jose.generate_private_key
 
-    def pooled(alg: str) -> Any:
-        if alg not in ("RS256", "PS256"):
-            return real(alg)
-        if len(_SERVER_POOL) < 4:
-            _SERVER_POOL.append(real(alg))
-            return _SERVER_POOL[-1]
-        _server_turn[0] = (_server_turn[0] + 1) % len(_SERVER_POOL)
-        return _SERVER_POOL[_server_turn[0]]
+    def generate(alg: str) -> Any:
+        return SERVER_KEYS.take() if alg in ("RS256", "PS256") else real(alg)
 
-    monkeypatch.setattr(jose, "generate_private_key", pooled)
+    monkeypatch.setattr(jose, "generate_private_key", generate)
 
 
 def rsa_keypair(kid: str | None = None, alg: str = "RS256") -> KeyPair:
-    private = _pooled_rsa_key()
+    private = rsa_private_key()
     jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
     jwk.update({"kid": kid or uuid.uuid4().hex[:12], "alg": alg, "use": "sig"})
     return KeyPair(private, jwk, alg)
@@ -95,7 +104,7 @@ def ec_keypair(kid: str | None = None) -> KeyPair:
 
 def generate_key(alg: str) -> Any:
     if alg.startswith(("RS", "PS")):
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return rsa_private_key()
     if alg == "ES256":
         return ec.generate_private_key(ec.SECP256R1())
     if alg == "EdDSA":
@@ -308,40 +317,3 @@ def dpop_proof(
     body = {k: v for k, v in body.items() if v is not None}
     header = {"typ": "dpop+jwt", "jwk": jwk, **(header_overrides or {})}
     return jwt.encode(body, key, alg, headers=header), key
-
-
-@dataclass
-class JwksServer:
-    """A client's ``jwks_uri``: serves ``jwks`` as JSON on 127.0.0.1 and counts fetches."""
-
-    jwks: dict[str, Any] = field(default_factory=lambda: {"keys": []})
-    hits: int = 0
-    url: str = ""
-    _server: ThreadingHTTPServer | None = None
-
-    def start(self) -> JwksServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.hits += 1
-                body = json.dumps(owner.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}/jwks.json"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()

@@ -13,16 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests import kit
 from tests.services import LiveServer, database_url, post_form, require_shared_redis
-
-
-@pytest.fixture
-def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token.registry import keyring
-
-    kit.fast_server_keys(monkeypatch)
-    return keyring.rotate("RS256")
 
 
 @pytest.fixture(scope="module")

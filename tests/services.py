@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A 127.0.0.1 port nothing listens on now, for a server a test is about to start. Under
+    pytest-xdist the ports are split between workers (by a hash: the kernel hands out ports of
+    one parity only), so two workers never pick the same port between choosing and binding."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) % count if worker.isdigit() else 0
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if zlib.crc32(port.to_bytes(2, "big")) % count == index:
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

@@ -1,12 +1,22 @@
-"""A scriptable HTTP server on 127.0.0.1 for outbound-request tests (jwks_uri, metadata
-documents, back-channel logout): each path answers as told, every request is recorded, and
-hostile behaviours (redirects, trickling, oversized or endless bodies) are one line each."""
+"""HTTP servers on 127.0.0.1 for the outbound side of the protocol, the only ones the tests
+start in-process:
+
+- ``stub_server``: scriptable, for outbound-request tests (jwks_uri, metadata documents,
+  back-channel logout): each path answers as told, every request is recorded, and hostile
+  behaviours (redirects, trickling, oversized or endless bodies) are one line each;
+- ``LocalSite``: one document for every path: a client's or a trusted issuer's JWK Set (the
+  ``jwks_server`` fixture), an attacker's site, or the page a redirect_uri lands on.
+
+Both bind a free port (parallel test processes never collide) and stop at once:
+``serve_forever`` polls for shutdown every 50 ms (the standard library's 0.5 s added half a
+second to every test that started one) and closing does not wait for request threads."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,31 +104,109 @@ class StubServer:
         return [h.path for h in self.hits]
 
 
-@contextmanager
-def stub_server(routes: dict[str, Behaviour] | None = None) -> Iterator[StubServer]:
-    stub = StubServer(dict(routes or {}))
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+def _serve(handle: Behaviour) -> _Server:
+    """Start answering every GET and POST with ``handle`` on a free 127.0.0.1 port."""
 
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            stub.hits.append(Hit(self.command, self.path, body))
-            behaviour = stub.routes.get(self.path.split("?")[0], respond(404, {"error": "none"}))
-            behaviour(self)
+            handle(self)
 
         do_GET = do_POST = _handle
 
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False
+    server = _Server(("127.0.0.1", 0), Handler)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    return server
+
+
+def _stop(server: _Server) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+@contextmanager
+def stub_server(routes: dict[str, Behaviour] | None = None) -> Iterator[StubServer]:
+    stub = StubServer(dict(routes or {}))
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        stub.hits.append(Hit(handler.command, handler.path, body))
+        behaviour = stub.routes.get(handler.path.split("?")[0], respond(404, {"error": "none"}))
+        behaviour(handler)
+
+    server = _serve(handle)
     stub.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
         yield stub
     finally:
-        server.shutdown()
-        server.server_close()
+        _stop(server)
+
+
+_MISSING = object()
+
+
+class LocalSite:
+    """``LocalSite(jwks)`` serves ``jwks`` as JSON (``jwks`` may be reassigned while it runs;
+    any JSON value is allowed, a malformed document too); ``LocalSite(html=...)`` serves an
+    HTML page. ``requests`` holds (method, path, params) of every request, ``paths`` its path
+    alone, ``hits`` how many there were."""
+
+    def __init__(self, jwks: Any = _MISSING, *, html: bytes = b"", path: str = "/jwks.json"):
+        self.jwks: Any = {"keys": []} if jwks is _MISSING else jwks
+        self.html = html
+        self.path = path
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.paths: list[str] = []
+        self._server: _Server | None = None
+        self.base = ""
+
+    @property
+    def url(self) -> str:
+        return self.base + self.path
+
+    @property
+    def hits(self) -> int:
+        return len(self.requests)
+
+    def start(self) -> LocalSite:
+        def handle(handler: BaseHTTPRequestHandler) -> None:
+            parts = urllib.parse.urlsplit(handler.path)
+            if handler.command == "POST":
+                length = int(handler.headers.get("Content-Length") or 0)
+                params = handler.rfile.read(length).decode()
+            else:
+                params = parts.query
+            self.requests.append(
+                (handler.command, parts.path, dict(urllib.parse.parse_qsl(params)))
+            )
+            self.paths.append(parts.path)
+            if self.html:
+                respond(200, self.html, {"Content-Type": "text/html"})(handler)
+            else:
+                respond(200, json.dumps(self.jwks).encode())(handler)
+
+        self._server = _serve(handle)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        """Stop listening (idempotent): afterwards the URL refuses connections."""
+        server, self._server = self._server, None
+        if server is not None:
+            _stop(server)
+
+    def __enter__(self) -> LocalSite:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -10,8 +10,11 @@ import time
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+from tests.kit import rsa_private_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource_server.views")]
 
@@ -23,7 +26,12 @@ def make_key(alg: str) -> Any:
         return ECKey.generate_key("P-256")
     if alg == "EdDSA":
         return OKPKey.generate_key("Ed25519")
-    return RSAKey.generate_key(2048)
+    pem = rsa_private_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return RSAKey.import_key(pem)
 
 
 def joserfc_proof(key: Any, alg: str, htm: str, htu: str, **claims: Any) -> str:

@@ -18,17 +18,17 @@ import json
 import re
 import secrets
 import shutil
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from html import unescape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
+
+from tests.stub_server import LocalSite
 
 from .conftest import manage, quickstart_server
 
@@ -45,45 +45,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-class Callback:
+SIGNED_IN = b"<!DOCTYPE html><title>Signed in</title><p id=done>Signed in</p>"
+
+
+def callback_site() -> LocalSite:
     """The client's redirect_uri: records every request (GET query or form_post body)."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        received = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def _record(self, method: str, query: str) -> None:
-                received.append((method, dict(urllib.parse.parse_qsl(query))))
-                body = b"<!DOCTYPE html><title>Signed in</title><p id=done>Signed in</p>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._record("GET", urllib.parse.urlsplit(self.path).query)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self._record("POST", self.rfile.read(length).decode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return LocalSite(html=SIGNED_IN, path="/callback").start()
 
 
 class Server:
-    def __init__(self, base: str, client_id: str, client_secret: str, callback: Callback):
+    def __init__(self, base: str, client_id: str, client_secret: str, callback: LocalSite):
         self.base = base
         self.issuer = base + "/"
         self.client_id = client_id
@@ -132,7 +103,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("example-authorization-code")
-    callback = Callback()
+    callback = callback_site()
     with quickstart_server(tmp) as (base, _log):
         try:
             created = manage(
@@ -150,7 +121,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
             client = json.loads(created.stdout)
             yield Server(base, client["client_id"], client["client_secret"], callback)
         finally:
-            callback.close()
+            callback.stop()
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -254,7 +225,7 @@ def test_form_post_is_submitted_by_the_browser(server, page):
     )
     sign_in(page)
     allow(page)  # the consent form posts, and the answer is a form the browser posts on
-    method, fields = server.callback.requests[before]
+    method, _path, fields = server.callback.requests[before]
     assert method == "POST"
     assert set(fields) == {"code", "state", "iss"}
     assert fields["state"] == state and fields["iss"] == server.issuer

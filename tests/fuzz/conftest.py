@@ -100,11 +100,3 @@ def fuzz_target(signing_keys, api, make_client):
 
 
 __all__ = ["assert_rfc6749_error", "kit", "mounted_endpoints"]
-
-
-@pytest.fixture
-def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token.registry import keyring
-
-    kit.fast_server_keys(monkeypatch)
-    return keyring.rotate("RS256")

@@ -3,18 +3,16 @@ signed with PyJWT directly, and optionally its JWK Set served over real HTTP on 
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 
 from tests.kit import KeyPair, rsa_keypair
+from tests.stub_server import LocalSite
 
 IDP = "https://idp.example.org/"
 TOKEN_ENDPOINT = "https://auth.example.test/oauth/token"
@@ -55,27 +53,6 @@ class Idp:
 
 @contextmanager
 def serve_jwks(jwks: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
-    """Serve ``jwks`` at http://127.0.0.1:<free port>/jwks.json; yields (uri, request log)."""
-    hits: list[str] = []
-    payload = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", hits
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Serve ``jwks`` at http://127.0.0.1:<free port>/jwks.json; yields (uri, request paths)."""
+    with LocalSite(jwks) as site:
+        yield site.url, site.paths

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 
 from oauth_token.models import Client
 from oauth_token.registry import keyring
+from tests import kit
 from tests.inspection_fixtures import API
 
 pytestmark = pytest.mark.django_db
@@ -145,9 +146,7 @@ def test_garbage_is_inactive(introspect, signing_keys, token):
 
 
 def test_foreign_tokens_are_inactive(introspect, m2m, signing_keys):
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = kit.rsa_private_key()
     now = int(time.time())
     claims = {
         "iss": "https://auth.example.test/",

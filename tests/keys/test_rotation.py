@@ -125,6 +125,7 @@ def test_revoking_an_unknown_kid_is_a_lookup_error(db):
         keyring.revoke("no-such-kid")
 
 
+@pytest.mark.fresh_keys
 def test_tokens_are_verifiable_through_pyjwkclient_against_a_live_server(
     transactional_db, live_server, settings
 ):
@@ -171,6 +172,7 @@ def _basic(client_id: str, secret: str | None) -> str:
 # --- algorithms ----------------------------------------------------------------------------
 
 
+@pytest.mark.fresh_keys
 @pytest.mark.parametrize(
     ("alg", "kty", "crv"),
     [

@@ -11,6 +11,7 @@ from oauth_token.core import secrets
 from oauth_token.models import RevokedAccessToken
 from oauth_token.registry import keyring
 from oauth_token.tokens.revocation import is_revoked
+from tests import kit
 from tests.inspection_fixtures import API
 
 pytestmark = pytest.mark.django_db
@@ -114,9 +115,8 @@ def test_token_of_another_client_is_refused_and_stays_valid(
 
 def test_token_signed_by_someone_else_is_unknown(post_form, m2m, signing_keys):
     import jwt
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = kit.rsa_private_key()
     now = int(time.time())
     forged = jwt.encode(
         {

@@ -12,14 +12,6 @@ from tests import kit
 
 
 @pytest.fixture
-def signing_keys(db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from oauth_token.registry import keyring
-
-    kit.fast_server_keys(monkeypatch)
-    return keyring.rotate("RS256")
-
-
-@pytest.fixture
 def unchanged(db: None) -> Iterator[Callable[[], None]]:
     """Call ``unchanged()`` after setup; the test then fails if any row changed by its end."""
     snapshots: list[dict[str, Any]] = []

@@ -8,9 +8,7 @@ malformed request) and changes nothing.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from oauth_token.registry import provisioning
 from tests import kit
+from tests.stub_server import LocalSite
 
 pytestmark = pytest.mark.django_db
 
@@ -33,37 +32,13 @@ def hmac_client(signing_keys, api):
     return kit.secret_jwt_client(api)
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
-    body = b"{}"
-
-    def do_GET(self):
-        type(self).hits.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(type(self).body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def attacker_site() -> Iterator[tuple[str, type[_Recorder], kit.KeyPair]]:
+def attacker_site() -> Iterator[tuple[str, LocalSite, kit.KeyPair]]:
     """An attacker-controlled HTTP server on 127.0.0.1 publishing the attacker's JWKS and
-    recording every request it receives."""
+    recording every request it receives: yields (base URL, the site, the attacker's key)."""
     attacker = kit.rsa_keypair("attacker-key")
-    handler = type(
-        "Handler", (_Recorder,), {"hits": [], "body": json.dumps({"keys": [attacker.jwk]}).encode()}
-    )
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler, attacker
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalSite({"keys": [attacker.jwk]}) as site:
+        yield site.base, site, attacker
 
 
 def _refused(
@@ -193,7 +168,7 @@ def test_jku_header_is_ignored_and_never_fetched(victim, attacker_site, token_re
         client.client_id, attacker, headers={"jku": f"{site}/jwks.json"}
     )
     _refused(token_request, forged)
-    assert handler.hits == []
+    assert handler.paths == []
 
 
 def test_x5u_header_is_ignored_and_never_fetched(victim, attacker_site, token_request, unchanged):
@@ -204,7 +179,7 @@ def test_x5u_header_is_ignored_and_never_fetched(victim, attacker_site, token_re
         client.client_id, attacker, headers={"x5u": f"{site}/cert.pem"}
     )
     _refused(token_request, forged)
-    assert handler.hits == []
+    assert handler.paths == []
 
 
 def test_embedded_jwk_header_is_ignored(victim, token_request, unchanged):
@@ -233,7 +208,7 @@ def test_registered_jwks_uri_client_does_not_follow_jku(
     """Even a client whose keys live at a jwks_uri is verified against that URI only."""
     site, handler, attacker = attacker_site
     legit = kit.rsa_keypair("legit")
-    handler.body = json.dumps({"keys": [legit.jwk]}).encode()
+    handler.jwks = {"keys": [legit.jwk]}
     created = provisioning.create_client(
         name="Remote keys",
         grant_types=["client_credentials"],
@@ -246,7 +221,7 @@ def test_registered_jwks_uri_client_does_not_follow_jku(
         created.client.client_id, attacker, headers={"jku": f"{site}/evil.json"}
     )
     _refused(token_request, forged)
-    assert "/evil.json" not in handler.hits
+    assert "/evil.json" not in handler.paths
 
 
 # --- claims ------------------------------------------------------------------------------
