@@ -4,6 +4,7 @@ start in-process:
 - ``stub_server``: scriptable, for outbound-request tests (jwks_uri, metadata documents,
   back-channel logout): each path answers as told, every request is recorded, and hostile
   behaviours (redirects, trickling, oversized or endless bodies) are one line each;
+- ``serve(handle)``: any other behaviour, one function per request;
 - ``LocalSite``: one document for every path: a client's or a trusted issuer's JWK Set (the
   ``jwks_server`` fixture), an attacker's site, or the page a redirect_uri lands on.
 
@@ -109,8 +110,10 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
 
-def _serve(handle: Behaviour) -> _Server:
-    """Start answering every GET and POST with ``handle`` on a free 127.0.0.1 port."""
+def serve(handle: Behaviour) -> _Server:
+    """Start answering every GET and POST with ``handle`` on a free 127.0.0.1 port (the
+    building block of ``stub_server`` and ``LocalSite``, and of special-purpose servers such as
+    tests/logout/rp.py); stop it with ``shut_down``."""
 
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
@@ -128,7 +131,7 @@ def _serve(handle: Behaviour) -> _Server:
     return server
 
 
-def _stop(server: _Server) -> None:
+def shut_down(server: _Server) -> None:
     server.shutdown()
     server.server_close()
 
@@ -144,12 +147,12 @@ def stub_server(routes: dict[str, Behaviour] | None = None) -> Iterator[StubServ
         behaviour = stub.routes.get(handler.path.split("?")[0], respond(404, {"error": "none"}))
         behaviour(handler)
 
-    server = _serve(handle)
+    server = serve(handle)
     stub.port = int(server.server_address[1])
     try:
         yield stub
     finally:
-        _stop(server)
+        shut_down(server)
 
 
 _MISSING = object()
@@ -195,7 +198,7 @@ class LocalSite:
             else:
                 respond(200, json.dumps(self.jwks).encode())(handler)
 
-        self._server = _serve(handle)
+        self._server = serve(handle)
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
         return self
 
@@ -203,7 +206,7 @@ class LocalSite:
         """Stop listening (idempotent): afterwards the URL refuses connections."""
         server, self._server = self._server, None
         if server is not None:
-            _stop(server)
+            shut_down(server)
 
     def __enter__(self) -> LocalSite:
         return self.start()

@@ -8,8 +8,10 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.stub_server import serve, shut_down
 
 
 class LogoutReceiver:
@@ -21,35 +23,29 @@ class LogoutReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                with receiver._lock:
-                    receiver.received.append(
-                        {
-                            "content_type": self.headers.get("Content-Type"),
-                            "form": urllib.parse.parse_qs(body),
-                        }
-                    )
-                    status = (
-                        receiver.statuses.pop(0)
-                        if len(receiver.statuses) > 1
-                        else (receiver.statuses[0])
-                    )
-                receiver.release.wait(30)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
+        def handle(handler: BaseHTTPRequestHandler) -> None:
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = handler.rfile.read(length).decode()
+            with receiver._lock:
+                receiver.received.append(
+                    {
+                        "content_type": handler.headers.get("Content-Type"),
+                        "form": urllib.parse.parse_qs(body),
+                    }
+                )
+                status = (
+                    receiver.statuses.pop(0)
+                    if len(receiver.statuses) > 1
+                    else (receiver.statuses[0])
+                )
+            receiver.release.wait(30)
+            handler.send_response(status)
+            handler.send_header("Content-Length", "0")
+            handler.send_header("Cache-Control", "no-store")
+            handler.end_headers()
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(handle)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/backchannel-logout"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         """The first ``count`` requests, waiting for them (bounded; no timing is asserted)."""
@@ -66,8 +62,7 @@ class LogoutReceiver:
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        shut_down(self.server)
 
 
 @contextmanager
