@@ -33,10 +33,10 @@ from .conftest import manage, quickstart_server
 from .test_authorization_code_flow import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    Callback,
     Server,
     allow,
     authorization_url,
+    callback_site,
     pkce_pair,
     sign_in,
 )
@@ -58,7 +58,7 @@ class LogoutServer(Server):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LogoutServer]:
     tmp = tmp_path_factory.mktemp("example-logout")
-    callback = Callback()
+    callback = callback_site()
     receiver = LogoutReceiver()
     logged_out = callback.url.replace("/callback", "/logged-out")
     with quickstart_server(tmp) as (base, _log):
@@ -90,7 +90,7 @@ def server(tmp_path_factory) -> Iterator[LogoutServer]:
             )
         finally:
             receiver.close()
-            callback.close()
+            callback.stop()
 
 
 @pytest.fixture
