@@ -31,6 +31,7 @@ ROOT_MODULES = {
     "apps",
     "urls",
     "checks",
+    "deploy_checks",  # the checks ``manage.py check --deploy`` adds, next to checks.py
     "conf",
     "errors",
     "signals",
