@@ -36,6 +36,7 @@ def issue_code(request: AuthorizationRequest, user: Any, auth_time: int, sid: st
         redirect_uri=request.target.redirect_uri if request.redirect_uri_sent else "",
         scopes=list(request.scopes),
         audience=request.audience,
+        resources=[api.identifier for api in request.apis] if request.more_apis else [],
         nonce=request.nonce or "",
         code_challenge=request.code_challenge,
         code_challenge_method=request.code_challenge_method,

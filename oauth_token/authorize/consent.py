@@ -53,6 +53,8 @@ class ConsentPrompt:
     client: ClientInfo
     api: ApiInfo | None
     scopes: tuple[str, ...]
+    # RFC 8707: further APIs of a request naming several resources.
+    more_apis: tuple[ApiInfo, ...] = ()
 
     @property
     def audience(self) -> str:
@@ -60,17 +62,38 @@ class ConsentPrompt:
 
     def items(self) -> list[ScopeItem]:
         described = dict(OIDC_SCOPE_DESCRIPTIONS)
-        if self.api is not None:
-            described.update({k: v for k, v in self.api.scope_descriptions.items() if v})
+        for api in ((self.api,) if self.api else ()) + self.more_apis:
+            described.update({k: v for k, v in api.scope_descriptions.items() if v})
         return [ScopeItem(s, described.get(s, s)) for s in self.scopes]
+
+    def per_audience(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Consent is kept per API: each API's share of the scopes (its own and OpenID's)."""
+        if not self.more_apis:
+            return [(self.audience, self.scopes)]
+        apis = ((self.api,) if self.api else ()) + self.more_apis
+        every_api_scope = {s for api in apis for s in api.scopes}
+        return [
+            (
+                api.identifier,
+                tuple(s for s in self.scopes if s in api.scopes or s not in every_api_scope),
+            )
+            for api in apis
+        ]
 
 
 def prompt_for(
-    user: Any, client: ClientInfo, api: ApiInfo | None, scopes: tuple[str, ...]
+    user: Any,
+    client: ClientInfo,
+    api: ApiInfo | None,
+    scopes: tuple[str, ...],
+    more_apis: tuple[ApiInfo, ...] = (),
 ) -> ConsentPrompt:
     """What ``user`` is asked to allow: only what can be granted, so an API with RBAC shows
-    none of its scopes the user's roles do not hold (they would be dropped at issuance)."""
-    return ConsentPrompt(client=client, api=api, scopes=roles.grantable(user, api, scopes))
+    none of its scopes the user's roles do not hold (they would be dropped at issuance);
+    with several APIs (RFC 8707), each limits its own scopes."""
+    for each in (api, *more_apis):
+        scopes = roles.grantable(user, each, scopes)
+    return ConsentPrompt(client=client, api=api, scopes=scopes, more_apis=more_apis)
 
 
 def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> bool:
@@ -80,33 +103,50 @@ def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> boo
         return True
     if prompt.client.first_party:
         return False
-    row = Consent.objects.filter(
-        user=user, client_id=prompt.client.pk, audience=prompt.audience
-    ).first()
-    return row is None or not row.covers(prompt.scopes)
+    for audience, scopes in prompt.per_audience():
+        row = Consent.objects.filter(
+            user=user, client_id=prompt.client.pk, audience=audience
+        ).first()
+        if row is None or not row.covers(scopes):
+            return True
+    return False
 
 
 def remember(user: Any, prompt: ConsentPrompt, request: HttpRequest | None = None) -> Consent:
-    """Add the prompt's scopes to what this person allowed this client for this API;
-    ``consent_granted`` is sent once that commits."""
+    """Add the prompt's scopes to what this person allowed this client, for each API;
+    ``consent_granted`` is sent (per API) once that commits."""
+    rows = [
+        _remember(user, prompt.client, audience, scopes, request)
+        for audience, scopes in prompt.per_audience()
+    ]
+    return rows[0]
+
+
+def _remember(
+    user: Any,
+    client: ClientInfo,
+    audience: str,
+    scopes: tuple[str, ...],
+    request: HttpRequest | None,
+) -> Consent:
     for _attempt in range(2):
         try:
             with transaction.atomic():
                 row, created = Consent.objects.select_for_update().get_or_create(
                     user=user,
-                    client_id=prompt.client.pk,
-                    audience=prompt.audience,
-                    defaults={"scopes": list(prompt.scopes)},
+                    client_id=client.pk,
+                    audience=audience,
+                    defaults={"scopes": list(scopes)},
                 )
-                if not created and not row.covers(prompt.scopes):
-                    row.scopes = sorted(set(row.scopes or ()) | set(prompt.scopes))
+                if not created and not row.covers(scopes):
+                    row.scopes = sorted(set(row.scopes or ()) | set(scopes))
                     row.save(update_fields=["scopes", "updated_at"])
                 send_after_commit(
                     signals.consent_granted,
                     Consent,
-                    client_id=prompt.client.client_id,
+                    client_id=client.client_id,
                     user=user,
-                    scopes=list(prompt.scopes),
+                    scopes=list(scopes),
                     request=request,
                 )
                 return row
@@ -167,6 +207,7 @@ def render(
     context = {
         "client_name": prompt.client.name,
         "api": prompt.api,
+        "more_apis": prompt.more_apis,
         "scopes": prompt.items(),
         "action": action,
         "hidden": dict(hidden),

@@ -25,7 +25,7 @@ from oauth_token.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from oauth_token.registry.policies import grantable_scopes, resolve_api
+from oauth_token.registry import policies, resources
 from oauth_token.registry.provisioning import UNSAFE_SCHEMES
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_client
 
@@ -74,10 +74,16 @@ class AuthorizationRequest:
     params: Mapping[str, str]
     # Set when the parameters came from a pushed authorization request (RFC 9126 §4).
     request_uri: str | None = None
+    # RFC 8707 §2: further APIs named by repeated ``resource`` parameters (``api`` is the first).
+    more_apis: tuple[ApiInfo, ...] = ()
 
     @property
     def audience(self) -> str:
         return self.api.identifier if self.api else ""
+
+    @property
+    def apis(self) -> tuple[ApiInfo, ...]:
+        return ((self.api,) if self.api else ()) + self.more_apis
 
 
 def read_params(data: QueryDict) -> tuple[dict[str, str], list[str]]:
@@ -86,6 +92,9 @@ def read_params(data: QueryDict) -> tuple[dict[str, str], list[str]]:
     params: dict[str, str] = {}
     duplicated: list[str] = []
     for name, values in data.lists():
+        if name == "resource" and len(values) > 1:
+            # RFC 8707 §2: several resources travel together (resources.join).
+            values = [resources.join([v for v in values if v])]
         if len(values) > 1:
             duplicated.append(name)
         value = values[0]
@@ -155,8 +164,8 @@ def validate(
         raise UnsupportedResponseType("Only response_type=code is supported.")
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("The client may not use the authorization code flow.")
-    api = resolve_api(params.get("audience"), required=False)
-    scopes = grantable_scopes((params.get("scope") or "").split(), client, api)
+    apis = policies.resolve_apis(params.get("audience"), params.get("resource"))
+    scopes = policies.grantable_scopes_across((params.get("scope") or "").split(), client, apis)
     prompt = parse_prompt(params.get("prompt"))
     max_age = parse_max_age(params.get("max_age"))
     challenge, method = pkce.check_challenge(
@@ -168,7 +177,8 @@ def validate(
         client=client,
         target=target,
         redirect_uri_sent="redirect_uri" in params,
-        api=api,
+        api=apis[0] if apis else None,
+        more_apis=apis[1:],
         scopes=scopes,
         nonce=params.get("nonce"),
         prompt=prompt,

@@ -19,9 +19,10 @@ class AuthorizationCodeGrant(BaseGrant):
     the first one issued, §4.1.2), it belongs to the authenticated client, it has not expired,
     the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the DPoP
     proof's key is the one named by ``dpop_jkt`` at /authorize (RFC 9449 §10), the user is
-    still active. Issuance then consumes it with one conditional UPDATE that also records what
-    was issued (``codes.record_issued``), so of concurrent redemptions exactly one wins. Every
-    refusal is ``invalid_grant`` and consumes nothing.
+    still active, and a ``resource`` named is one the code was granted for (RFC 8707 §2.2,
+    ``invalid_target``). Issuance then consumes it with one conditional UPDATE that also
+    records what was issued (``codes.record_issued``), so of concurrent redemptions exactly
+    one wins. Every other refusal is ``invalid_grant``; none consumes anything.
     """
 
     grant_type = "authorization_code"
@@ -42,16 +43,20 @@ class AuthorizationCodeGrant(BaseGrant):
         self.check_dpop_binding(row, context)
         if not row.user.is_active:
             raise InvalidGrant("The user is no longer active.")
-        api = self.code_api(row)
+        granted = tuple(row.resources) or ((row.audience,) if row.audience else ())
+        audience = self.granted_resource(granted, row.audience, request.get("resource"))
+        api = self.code_api(audience)
         return GrantResult(
             subject=claims.subject(row.user),
             api=api,
-            scopes=tuple(row.scopes),
+            scopes=self.scopes_for_resource(tuple(row.scopes), api, granted),
             user=row.user,
             auth_time=int(row.auth_time.timestamp()),
             nonce=row.nonce or None,
             sid=row.sid or None,
             redeemed_code=row,
+            granted_resources=tuple(row.resources),
+            granted_scopes=tuple(row.scopes),
         )
 
     @staticmethod
@@ -100,11 +105,12 @@ class AuthorizationCodeGrant(BaseGrant):
             )
 
     @staticmethod
-    def code_api(row: AuthorizationCode) -> ApiInfo | None:
-        """The API the code was issued for (none: an OpenID Connect-only login)."""
-        if not row.audience:
+    def code_api(audience: str) -> ApiInfo | None:
+        """The API the token is for, one the code was issued for (none: an OpenID
+        Connect-only login)."""
+        if not audience:
             return None
-        api = get_api(row.audience)
+        api = get_api(audience)
         if api is None:
             raise InvalidGrant("The API of this authorization code no longer exists.")
         return api

@@ -18,7 +18,7 @@ class ClientCredentialsGrant(BaseGrant):
         if client.is_public:
             # RFC 6749 §4.4: confidential clients only; a public client proves nothing.
             raise UnauthorizedClient("Public clients may not use the client_credentials grant.")
-        api = self.resolve_api(request.get("audience"))
+        api = self.resolve_api(self.target(request))
         assert api is not None
         granted = get_granted_scopes(client.client_id, api.identifier)
         if granted is None:

@@ -33,7 +33,7 @@ class JwtBearerGrant(BaseGrant):
         request, client = context.request, context.client
         assertion = request.require("assertion")
         issuer, claims = self._verify(assertion, client)
-        api = self.resolve_api(request.get("audience"))
+        api = self.resolve_api(self.target(request))
         assert api is not None
         allowed = get_granted_scopes(client.client_id, api.identifier)
         if allowed is None:

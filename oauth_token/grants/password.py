@@ -34,7 +34,7 @@ class PasswordGrant(BaseGrant):
         request = context.request
         username = request.require("username")
         password = request.require("password")
-        api = self.resolve_api(request.get("audience"), required=False)
+        api = self.resolve_api(self.target(request), required=False)
         scopes = policies.grantable_scopes(request.scopes(), context.client, api)
         throttle = PasswordThrottle.for_request(request.http, username)
         throttle.begin()

@@ -26,7 +26,8 @@ class RefreshTokenGrant(BaseGrant):
     absolute lifetime; a token already rotated is reuse (→ the whole family is revoked, except
     within the reuse leeway, where the successor is returned again); the token is not idle-
     expired; the DPoP binding holds (RFC 9449 §5); the user is still active; the API still
-    allows offline access; ``scope`` only narrows (§6). Consuming the token comes last, as one
+    allows offline access; a ``resource`` named is one granted (RFC 8707 §2.2); ``scope``
+    only narrows (§6). Consuming the token comes last, as one
     conditional UPDATE.
     """
 
@@ -46,8 +47,14 @@ class RefreshTokenGrant(BaseGrant):
             action = ROTATE if refresh_tokens.rotation_enabled() else KEEP
         self.check_dpop_binding(family, context)
         user = self.check_user(family)
-        api = self.family_api(family)
-        scopes = self.narrow(context.request.scopes(), tuple(family.scopes))
+        granted = tuple(family.resources) or ((family.audience,) if family.audience else ())
+        api = self.family_api(
+            self.granted_resource(granted, family.audience, context.request.get("resource"))
+        )
+        scopes = self.narrow(
+            context.request.scopes(),
+            self.scopes_for_resource(tuple(family.scopes), api, granted),
+        )
         lifetimes = refresh_tokens.Lifetimes.of(context.client)
         if action != REPLAY:
             action = self.consume(
@@ -141,12 +148,12 @@ class RefreshTokenGrant(BaseGrant):
         return user
 
     @staticmethod
-    def family_api(family: RefreshTokenFamily) -> ApiInfo | None:
-        """The family's API as configured now: gone, or no longer allowing offline access,
-        ends the family's usefulness."""
-        if not family.audience:
+    def family_api(audience: str) -> ApiInfo | None:
+        """The API of the token (one the family was granted for, RFC 8707 §2.2) as
+        configured now: gone, or no longer allowing offline access, ends its usefulness."""
+        if not audience:
             return None
-        api = get_api(family.audience)
+        api = get_api(audience)
         if api is None:
             raise InvalidGrant("The API this refresh token was issued for no longer exists.")
         if not api.allow_offline_access:

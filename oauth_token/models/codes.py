@@ -22,6 +22,9 @@ class AuthorizationCode(models.Model):
     redirect_uri = models.TextField(blank=True)
     scopes = models.JSONField(default=list, blank=True)
     audience = models.CharField(max_length=255, blank=True)
+    # RFC 8707: every API the code was granted for (``audience`` is the first, the default of
+    # the token request); empty for codes of one API or none.
+    resources = models.JSONField(default=list, blank=True)
     nonce = models.TextField(blank=True)
     code_challenge = models.CharField(max_length=128, blank=True)
     code_challenge_method = models.CharField(max_length=10, blank=True)

@@ -34,6 +34,11 @@ class RefreshTokenFamily(models.Model):
     audience = models.CharField(
         max_length=255, blank=True, help_text="Identifier of the API, empty for OIDC-only grants."
     )
+    resources = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="RFC 8707: every API granted (a refresh may name one); empty = the audience.",
+    )
     scopes = models.JSONField(default=list, blank=True)
     extra_claims = models.JSONField(default=dict, blank=True)
     auth_time = models.DateTimeField(null=True, blank=True)

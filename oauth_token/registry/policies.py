@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from oauth_token.conf import oauth_settings
 from oauth_token.errors import InvalidScope, InvalidTarget
+from oauth_token.registry import resources
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo, get_api
 
 # Scopes that need no API: OIDC Core §5.4, §11.
@@ -42,6 +43,32 @@ def offline_access_allowed(client: ClientInfo, api: ApiInfo | None, scopes: Iter
     if api is None:
         return "openid" in scopes
     return bool(api.allow_offline_access)
+
+
+def resolve_target(audience: str | None, resource: str | None, *, required: bool) -> ApiInfo | None:
+    """The one API a token request (or device authorization request) names with ``audience``
+    or ``resource`` (RFC 8707 §2.2: one per request; both only when equal)."""
+    return resolve_api(resources.requested_one(audience, resource), required=required)
+
+
+def resolve_apis(audience: str | None, resource: str | None) -> tuple[ApiInfo, ...]:
+    """RFC 8707 §2: every API an authorization request names with ``audience`` or (possibly
+    repeated) ``resource``, each known, or ``invalid_target``; naming none means the default
+    audience, or no API at all (an OpenID Connect-only login)."""
+    named = resources.requested(audience, resource) or (None,)
+    return tuple(api for api in (resolve_api(n, required=False) for n in named) if api)
+
+
+def grantable_scopes_across(
+    requested: Iterable[str] | None, client: ClientInfo, apis: tuple[ApiInfo, ...]
+) -> tuple[str, ...]:
+    """``grantable_scopes`` for a request naming several APIs: the scopes grantable on any of
+    them, once each, in the order requested."""
+    if len(apis) <= 1:
+        return grantable_scopes(requested, client, apis[0] if apis else None)
+    ordered = tuple(dict.fromkeys(requested or ()))
+    allowed = {s for api in apis for s in grantable_scopes(ordered, client, api)}
+    return tuple(s for s in ordered if s in allowed)
 
 
 def grantable_scopes(

@@ -65,6 +65,11 @@ class GrantResult:
     # The authorization_code grant: the code consumed, which records what was issued from it
     # so that a replay can revoke those tokens (RFC 6749 §4.1.2).
     redeemed_code: AuthorizationCode | None = None
+    # RFC 8707 §2.2: a grant that covers several APIs (a code for several resources) issues
+    # a token for one of them; a new refresh-token family keeps all of them and their scopes,
+    # so a refresh may name another.
+    granted_resources: tuple[str, ...] = ()
+    granted_scopes: tuple[str, ...] | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

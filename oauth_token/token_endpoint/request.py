@@ -19,6 +19,7 @@ from django.http import HttpRequest
 
 from oauth_token.conf import oauth_settings
 from oauth_token.errors import InvalidRequest
+from oauth_token.registry import resources
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -26,6 +27,8 @@ _MAX_FIELDS = 64
 # C0 controls and DEL: never part of a legitimate parameter (NUL truncates C strings, CR/LF
 # forge log lines). A regex scans a 1 kB client assertion in a microsecond.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# RFC 8707 §2: ``resource`` may be repeated; its values travel together (resources.join).
+REPEATABLE = frozenset({"resource"})
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,12 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
     pairs = _form_pairs(body) if kind == FORM else _json_pairs(body)
     params: dict[str, str] = {}
     seen: set[str] = set()
+    repeated: dict[str, list[str]] = {}
     limit = int(oauth_settings.MAX_PARAMETER_LENGTH)
     for name, value in pairs:
-        if name in seen:
+        if name in REPEATABLE:
+            repeated.setdefault(name, []).append(value)
+        elif name in seen:
             raise InvalidRequest(f"Parameter {_safe(name)} was sent more than once.")
         seen.add(name)
         if len(name) > 128 or not name.isprintable():
@@ -95,8 +101,11 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
             raise InvalidRequest(f"Parameter {_safe(name)} contains control characters.")
         if not _encodable(name) or not _encodable(value):
             raise InvalidRequest(f"Parameter {_safe(name)} is not valid Unicode.")
-        if value != "":
+        if value != "" and name not in REPEATABLE:
             params[name] = value
+    for name, values in repeated.items():
+        if any(values):
+            params[name] = resources.join([v for v in values if v])
     return params
 
 

@@ -133,7 +133,7 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
 
 
 def consent_prompt(authz: AuthorizationRequest, user: Any) -> consent.ConsentPrompt:
-    return consent.prompt_for(user, authz.client, authz.api, authz.scopes)
+    return consent.prompt_for(user, authz.client, authz.api, authz.scopes, authz.more_apis)
 
 
 def success(

@@ -39,7 +39,9 @@ class DeviceAuthorizationView(OAuthAPIView):
         client = authenticate_client(params).client
         if not client.allows_grant(device.GRANT_TYPE):
             raise UnauthorizedClient("The client may not use the device authorization grant.")
-        api = policies.resolve_api(params.get("audience"), required=False)
+        api = policies.resolve_target(
+            params.get("audience"), params.get("resource"), required=False
+        )
         scopes = policies.grantable_scopes((params.get("scope") or "").split(), client, api)
         started = device.start(client, scopes, api)
         return json_response(started.as_body())
