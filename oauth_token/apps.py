@@ -17,7 +17,7 @@ class OAuthTokenConfig(AppConfig):
         # Imported here: they import models, which Django loads only after every app config.
         from oauth_token import checks, conf, deploy_checks, grants
         from oauth_token.authorize import login, logout, sessions
-        from oauth_token.core import cache, endpoints
+        from oauth_token.core import cache, endpoints, resource_metadata
         from oauth_token.events import receivers as event_receivers
         from oauth_token.models import ChangeGeneration, Client
         from oauth_token.registry import first_key, invalidation
@@ -27,6 +27,9 @@ class OAuthTokenConfig(AppConfig):
         setting_changed.connect(endpoints.clear_cache, dispatch_uid="oauth_token.endpoints")
         setting_changed.connect(cache.forget_backend, dispatch_uid="oauth_token.cache_backend")
         setting_changed.connect(grants.clear_registry, dispatch_uid="oauth_token.grants")
+        setting_changed.connect(
+            resource_metadata.clear_cache, dispatch_uid="oauth_token.resource_metadata"
+        )
         user_logged_in.connect(login.record_auth_time, dispatch_uid="oauth_token.auth_time")
         user_logged_in.connect(sessions.start, dispatch_uid="oauth_token.session_start")
         user_logged_out.connect(logout.session_ended, dispatch_uid="oauth_token.session_end")

@@ -29,6 +29,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from oauth_token._deprecated import moved
 from oauth_token.conf import oauth_settings
+from oauth_token.core import resource_metadata
 from oauth_token.errors import InvalidToken, OAuthError, TemporarilyUnavailable
 from oauth_token.token_endpoint.dpop import verify_resource_request
 from oauth_token.tokens import revocation
@@ -53,10 +54,18 @@ def _quoted(value: str) -> str:
     return '"' + "".join(c for c in value if c.isprintable() and c not in '"\\') + '"'
 
 
-def challenge(scheme: str, error: OAuthError | None = None, scope: str | None = None) -> str:
+def challenge(
+    scheme: str,
+    error: OAuthError | None = None,
+    scope: str | None = None,
+    metadata_url: str | None = None,
+) -> str:
     """One ``WWW-Authenticate`` challenge. The DPoP scheme also names the proof algorithms
-    this server accepts (RFC 9449 §7.1)."""
+    this server accepts (RFC 9449 §7.1); ``metadata_url`` (``resource_metadata``) points at
+    the resource's RFC 9728 metadata (§5.1), where it publishes any."""
     params = [f"realm={_quoted(str(oauth_settings.RESOURCE_SERVER_REALM))}"]
+    if metadata_url:
+        params.append(f"resource_metadata={_quoted(metadata_url)}")
     if error is not None:
         params.append(f"error={_quoted(error.error)}")
         params.append(f"error_description={_quoted(error.description)}")
@@ -67,9 +76,27 @@ def challenge(scheme: str, error: OAuthError | None = None, scope: str | None = 
     return f"{scheme} " + ", ".join(params)
 
 
-def default_challenge() -> str:
+def default_challenge(metadata_url: str | None = None) -> str:
     """No credentials at all: both schemes, without an error code (RFC 6750 §3.1)."""
-    return ", ".join(challenge(s) for s in ("Bearer", "DPoP"))
+    return ", ".join(challenge(s, metadata_url=metadata_url) for s in ("Bearer", "DPoP"))
+
+
+def published_metadata(request: Request) -> str | None:
+    """RFC 9728 §5.1: the metadata URL of the first audience the view serves whose metadata
+    this project publishes (a ``ProtectedResourceMetadataView`` mounted at the URL derived
+    from it), or the view's explicit ``resource_metadata_url``."""
+    explicit = _view_attr(request, "resource_metadata_url")
+    if explicit:
+        return str(explicit)
+    try:
+        audiences = accepted_audiences(request)
+    except ImproperlyConfigured:
+        return None
+    for audience in audiences:
+        url = resource_metadata.published_metadata_url(audience)
+        if url:
+            return url
+    return None
 
 
 class TokenAuthenticationFailed(exceptions.AuthenticationFailed):
@@ -210,9 +237,10 @@ class AccessTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         failure = getattr(request._request, _CHALLENGE_ATTR, None)
+        metadata = published_metadata(request)
         if isinstance(failure, TokenAuthenticationFailed):
-            return challenge(failure.scheme, failure.oauth_error)
-        return default_challenge()
+            return challenge(failure.scheme, failure.oauth_error, metadata_url=metadata)
+        return default_challenge(metadata)
 
 
 __all__ = [
