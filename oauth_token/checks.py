@@ -105,6 +105,9 @@ def _settings_errors() -> list[Any]:
         "PASSWORD_FAILURE_WINDOW",
         "JWT_BEARER_MAX_LIFETIME",
         "AUDIT_LOG_BATCH_SIZE",
+        "REGISTRATION_MAX_PER_IP",
+        "REGISTRATION_WINDOW",
+        "INITIAL_ACCESS_TOKEN_LIFETIME",
     ):
         value = oauth_settings.user_settings.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -438,7 +441,21 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         + _refresh_token_errors()
         + _hook_errors()
         + _authorize_errors()
+        + _registration_errors()
     )
+
+
+def _registration_errors() -> list[Any]:
+    """RFC 7591 registration: a mode this server knows (a typo must not open it)."""
+    value = oauth_settings.user_settings.get("REGISTRATION", DEFAULTS["REGISTRATION"])
+    if value not in ("closed", "token", "open"):
+        return [
+            Error(
+                "OAUTH_TOKEN['REGISTRATION'] must be 'closed', 'token' or 'open'.",
+                id="oauth_token.E100",
+            )
+        ]
+    return []
 
 
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:

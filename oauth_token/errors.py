@@ -123,6 +123,20 @@ class InvalidTarget(OAuthError):
     default_description = "The requested audience is invalid."
 
 
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 §3.2.2: a client metadata value is invalid or not allowed here."""
+
+    error = "invalid_client_metadata"
+    default_description = "The client metadata is invalid."
+
+
+class InvalidRedirectUri(OAuthError):
+    """RFC 7591 §3.2.2: a redirect URI is invalid."""
+
+    error = "invalid_redirect_uri"
+    default_description = "A redirect URI is invalid."
+
+
 class AuthorizationPending(OAuthError):
     error = "authorization_pending"
     status_code = 400

@@ -5,6 +5,7 @@ from oauth_token.views.device import ActivateView, DeviceAuthorizationView
 from oauth_token.views.health import health
 from oauth_token.views.introspect import IntrospectView
 from oauth_token.views.par import PushedAuthorizationView
+from oauth_token.views.registration import RegistrationManagementView, RegistrationView
 from oauth_token.views.revoke import RevokeView
 from oauth_token.views.token import TokenView
 from oauth_token.views.userinfo import UserInfoView
@@ -28,4 +29,10 @@ urlpatterns = [
     path("oauth/revoke", RevokeView.as_view(), name="revoke"),
     path("oauth/introspect", IntrospectView.as_view(), name="introspect"),
     path("oauth/health", health, name="health"),
+    path("oauth/register", RegistrationView.as_view(), name="register"),
+    path(
+        "oauth/register/<str:client_id>",
+        RegistrationManagementView.as_view(),
+        name="register_client",
+    ),
 ]

@@ -8,6 +8,7 @@ from oauth_token.models.generation import ChangeGeneration
 from oauth_token.models.keys import SigningKey
 from oauth_token.models.par import PushedAuthorizationRequest
 from oauth_token.models.refresh import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+from oauth_token.models.registration import ClientRegistration, InitialAccessToken
 from oauth_token.models.revocation import RevokedAccessToken
 from oauth_token.models.roles import Role
 from oauth_token.models.sessions import SessionParticipant
@@ -20,9 +21,11 @@ __all__ = [
     "ChangeGeneration",
     "Client",
     "ClientGrant",
+    "ClientRegistration",
     "Consent",
     "DeviceCode",
     "DeviceCodeStatus",
+    "InitialAccessToken",
     "PushedAuthorizationRequest",
     "RefreshFamilyAccessToken",
     "RefreshToken",

@@ -73,6 +73,10 @@ def metadata() -> dict[str, Any]:
         data["backchannel_logout_supported"] = True
         data["backchannel_logout_session_supported"] = True
         data["frontchannel_logout_supported"] = False
+    register = endpoints.url_or_none("register")
+    if register and oauth_settings.REGISTRATION in ("token", "open"):
+        # RFC 8414 §2 / RFC 7591 §3: advertised only when registration is possible.
+        data["registration_endpoint"] = register
     if "revocation_endpoint" in data:
         data["revocation_endpoint_auth_methods_supported"] = auth_methods
     if "introspection_endpoint" in data:

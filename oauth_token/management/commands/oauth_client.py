@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from oauth_token.conf import oauth_settings
 from oauth_token.management.base import (
     OAuthCommand,
     add_json_flag,
@@ -21,7 +22,7 @@ from oauth_token.management.base import (
 from oauth_token.management.serializers import client_row
 from oauth_token.models import Client
 from oauth_token.models.clients import AuthMethod, ClientType
-from oauth_token.registry import provisioning, updates
+from oauth_token.registry import provisioning, registration, updates
 
 SECRET_NOTE = "Store the client secret now: it is shown only this once."
 
@@ -39,6 +40,18 @@ class Command(OAuthCommand):
         self._update_arguments(update)
         listing = actions.add_parser("list", help="List clients.")
         add_json_flag(listing)
+        initial = actions.add_parser(
+            "initial-access-token",
+            help="A one-time token for POST /oauth/register when REGISTRATION is 'token'.",
+        )
+        initial.add_argument(
+            "--expires-in",
+            type=positive_int,
+            default=None,
+            metavar="SECONDS",
+            help="Lifetime (default: OAUTH_TOKEN['INITIAL_ACCESS_TOKEN_LIFETIME']).",
+        )
+        add_json_flag(initial)
         for name, text in (
             ("show", "Show one client and its API grants."),
             ("rotate-secret", "Replace the client's secret; the old one stops working now."),
@@ -121,6 +134,23 @@ class Command(OAuthCommand):
         self.emit(
             {"client_id": client.client_id, "client_secret": secret},
             [f"client_id:     {client.client_id}", f"client_secret: {secret}", SECRET_NOTE],
+        )
+
+    def do_initial_access_token(self, options: dict[str, Any]) -> None:
+        expires_in = options["expires_in"] or int(oauth_settings.INITIAL_ACCESS_TOKEN_LIFETIME)
+        token, expires_at = registration.issue_initial_access_token(expires_in)
+        if oauth_settings.REGISTRATION != "token":
+            self.note(
+                f"OAUTH_TOKEN['REGISTRATION'] is {oauth_settings.REGISTRATION!r}: "
+                "this token is only asked for when it is 'token'."
+            )
+        self.emit(
+            {"token": token, "expires_at": expires_at.isoformat()},
+            [
+                f"token:      {token}",
+                f"expires_at: {expires_at.isoformat()}",
+                "Hand it to one client: it registers once with it (Authorization: Bearer).",
+            ],
         )
 
     def do_delete(self, options: dict[str, Any]) -> None:
