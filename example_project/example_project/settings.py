@@ -8,6 +8,7 @@
 | OAUTH_ISSUER               | http://127.0.0.1:8000/ (or $PORT, or quickstart's --port)  |
 | OAUTH_KEY_ENCRYPTION_KEY   | a development value in DEBUG; required otherwise          |
 | OAUTH_OLD_KEY_ENCRYPTION_KEYS | none (comma-separated; for `oauth_keys reseal`)        |
+| OAUTH_REGISTRATION         | closed (token or open to allow dynamic client registration)|
 """
 
 from pathlib import Path
@@ -119,6 +120,9 @@ OAUTH_TOKEN = {
     # Client jwks_uri, metadata documents and back-channel logout URIs on 127.0.0.1 work while
     # developing; in production only public addresses are fetched (no SSRF into the network).
     "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": DEBUG,
+    # Dynamic client registration (RFC 7591): closed, token or open. `open` lets MCP clients
+    # register themselves (see `manage.py mcp_demo`).
+    "REGISTRATION": env.str("OAUTH_REGISTRATION", default="closed"),
 }
 
 LOGGING = {

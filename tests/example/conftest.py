@@ -54,16 +54,20 @@ def manage(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProces
 
 
 @contextmanager
-def quickstart_server(tmp_path: Path, *, set_issuer: bool = True) -> Iterator[tuple[str, Path]]:
+def quickstart_server(
+    tmp_path: Path, *, set_issuer: bool = True, **env: str
+) -> Iterator[tuple[str, Path]]:
     """``manage.py quickstart`` on a free port in ``tmp_path`` until the block ends; yields
     (base URL, path of the server's log). ``set_issuer=False`` leaves OAUTH_ISSUER unset, so
-    only ``--port`` tells the server where it is."""
+    only ``--port`` tells the server where it is; ``env`` adds environment variables."""
     base = f"http://127.0.0.1:{free_port()}"
     log = tmp_path / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, str(MANAGE), "quickstart", "--port", base.rsplit(":", 1)[1]],
-            env=example_env(tmp_path, **({"OAUTH_ISSUER": f"{base}/"} if set_issuer else {})),
+            env=example_env(
+                tmp_path, **({"OAUTH_ISSUER": f"{base}/"} if set_issuer else {}), **env
+            ),
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
