@@ -35,6 +35,9 @@ KNOWN_ERRORS = {
     "invalid_request_object",
     "request_not_supported",
     "request_uri_not_supported",
+    "invalid_client_metadata",
+    "invalid_redirect_uri",
+    "invalid_token",
 }
 
 # Route name → path, for every POST endpoint a client calls with a form body.
