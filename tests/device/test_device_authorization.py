@@ -12,7 +12,7 @@ from oauth_token.authorize.device import USER_CODE_ALPHABET
 from oauth_token.core import secrets
 from oauth_token.models import DeviceCode, DeviceCodeStatus
 
-from .conftest import DEVICE_GRANT
+from .conftest import DEVICE_GRANT, row_for
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +178,31 @@ def test_discovery_lists_device_authorization_endpoint(api_client, signing_keys)
     body = api_client.get("/.well-known/openid-configuration").json()
     assert body["device_authorization_endpoint"] == "https://auth.example.test/oauth/device/code"
     assert DEVICE_GRANT in body["grant_types_supported"]
+
+
+def test_resource_names_the_api_like_audience(tv_client, device_code_request):
+    """RFC 8707 §2: ``resource`` is accepted wherever ``audience`` is."""
+    client, secret = tv_client
+    response = device_code_request(
+        {"scope": "read:things", "resource": "https://api.example.com"},
+        auth=(client.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    assert row_for(response.json()["device_code"]).audience == "https://api.example.com"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"resource": "https://unknown.example.com"},
+        {"resource": "https://api.example.com", "audience": "https://tv.example.com"},
+        {"resource": ["https://api.example.com", "https://tv.example.com"]},
+    ],
+    ids=["unknown", "conflicting", "several"],
+)
+def test_bad_resource_is_invalid_target(tv_client, offline_api, device_code_request, params):
+    client, secret = tv_client
+    response = device_code_request({"scope": "openid", **params}, auth=(client.client_id, secret))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+    assert not DeviceCode.objects.exists()
