@@ -25,7 +25,6 @@ from oauth_token.registry import registration
 from oauth_token.token_endpoint.request import JSON, media_type, read_body
 from oauth_token.views.base import OAuthAPIView, json_response
 
-MODES = ("closed", "token", "open")
 _THROTTLE = "registration"
 
 
@@ -46,9 +45,15 @@ def read_json(request: Request) -> Any:
     if media_type(http) != JSON:
         raise InvalidRequest("Content-Type must be application/json.")
     try:
-        return json.loads(read_body(http).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        document = json.loads(read_body(http).decode("utf-8"))
+        # JSON escapes can smuggle what no database stores (lone surrogates, NUL).
+        text = json.dumps(document, ensure_ascii=False)
+        text.encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError) as exc:
         raise InvalidRequest("The request body is not valid JSON.") from exc
+    if "\\u0000" in text:
+        raise InvalidRequest("The request body contains a NUL character.")
+    return document
 
 
 def registration_client_uri(client_id: str) -> str:

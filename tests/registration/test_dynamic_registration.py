@@ -276,3 +276,21 @@ def test_unknown_registration_mode_is_a_check_error(settings):
 
     settings.OAUTH_TOKEN = oauth_settings_with(REGISTRATION="opne")
     assert "oauth_token.E100" in [e.id for e in check_configuration()]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"redirect_uris": ["https://a.example/cb"], "contacts": ["\\ud800"]}',
+        b'{"redirect_uris": ["https://a.example/cb"], "jwks": {"keys": [], "x": "\\u0000"}}',
+        b'{"redirect_uris": ["https://a.example/cb"], "client_name": "a\\u0000b"}',
+    ],
+    ids=["lone-surrogate", "nul-in-jwks", "nul-in-name"],
+)
+def test_json_escapes_no_database_can_store_are_invalid_request(api_client, registration_mode, raw):
+    registration_mode("open")
+    before = database_state()
+    response = api_client.generic("POST", "/oauth/register", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert database_state() == before
