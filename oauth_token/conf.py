@@ -174,18 +174,14 @@ DEFAULTS: dict[str, Any] = {
         "email",
         "email_verified",
     ],
-    # Dynamic client registration (RFC 7591, RFC 7592) at /oauth/register: "closed" (no
-    # endpoint), "token" (an initial access token from `oauth_client initial-access-token`
+    # Dynamic client registration (RFC 7591, RFC 7592) at /oauth/register: "closed" (403,
+    # not advertised), "token" (an initial access token from `oauth_client initial-access-token`
     # is required, once) or "open". Registration requests allowed per source IP per window
     # (seconds), and the default lifetime of an initial access token.
     "REGISTRATION": "closed",
     "REGISTRATION_MAX_PER_IP": 20,
     "REGISTRATION_WINDOW": 3600,
     "INITIAL_ACCESS_TOKEN_LIFETIME": 86400,
-    # Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document): when True,
-    # a client_id that is an https URL names a public client described by the JSON document
-    # served there, fetched (guarded, cached by its HTTP headers) when first presented.
-    "CLIENT_ID_METADATA_DOCUMENTS": False,
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
     # Claims hooks (like Auth0 Actions' setCustomClaim): dotted paths of f(claims, context)
