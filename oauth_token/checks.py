@@ -452,7 +452,7 @@ def _registration_errors() -> list[Any]:
         return [
             Error(
                 "OAUTH_TOKEN['REGISTRATION'] must be 'closed', 'token' or 'open'.",
-                id="oauth_token.E100",
+                id="oauth_token.E150",
             )
         ]
     return []

@@ -275,7 +275,7 @@ def test_unknown_registration_mode_is_a_check_error(settings):
     from tests.authorize.helpers import oauth_settings_with
 
     settings.OAUTH_TOKEN = oauth_settings_with(REGISTRATION="opne")
-    assert "oauth_token.E100" in [e.id for e in check_configuration()]
+    assert "oauth_token.E150" in [e.id for e in check_configuration()]
 
 
 @pytest.mark.parametrize(
