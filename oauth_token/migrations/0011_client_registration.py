@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oauth_token', '0009_resource_indicators'),
+        ('oauth_token', '0010_resource_indicators'),
     ]
 
     operations = [
