@@ -25,7 +25,6 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from oauth_token import signals
 from oauth_token.core import secrets
 from oauth_token.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken
 from oauth_token.models import Client, ClientRegistration, InitialAccessToken
@@ -217,17 +216,13 @@ def register(metadata: ClientMetadata, request: HttpRequest | None = None) -> Re
             auth_method=metadata.auth_method,
             jwks=metadata.jwks,
             jwks_uri=metadata.jwks_uri,
+            registration="dynamic",
+            request=request,
         )
         registration = ClientRegistration.objects.create(
             client=created.client,
             access_token_digest=secrets.digest(access_token),
             metadata=metadata.document,
-        )
-        client_id = created.client.client_id
-        transaction.on_commit(
-            lambda: signals.client_registered.send(
-                sender=Client, client_id=client_id, registration="dynamic", request=request
-            )
         )
     return Registered(created.client, registration, created.secret, access_token)
 
