@@ -1,13 +1,11 @@
 from demo import views
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("oauth_token.login_urls")),
     path("api/whoami", views.WhoAmI.as_view(), name="whoami"),
     path("", include("oauth_token.urls")),
 ]

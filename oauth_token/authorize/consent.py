@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from oauth_token import signals
 from oauth_token.models import Consent
@@ -32,11 +33,11 @@ TEMPLATE = "oauth_token/consent.html"
 ALLOW, DENY = "allow", "deny"
 
 # Human descriptions of the OpenID Connect scopes (OIDC Core §5.4, §11).
-OIDC_SCOPE_DESCRIPTIONS = {
-    "openid": "Sign you in and know who you are",
-    "profile": "Your name, username and profile details",
-    "email": "Your email address",
-    "offline_access": "Stay connected when you are not using it",
+OIDC_SCOPE_DESCRIPTIONS: dict[str, Any] = {
+    "openid": _("Sign you in and know who you are"),
+    "profile": _("Your name, username and profile details"),
+    "email": _("Your email address"),
+    "offline_access": _("Stay connected when you are not using it"),
 }
 
 
@@ -201,9 +202,12 @@ def render(
     hidden: Mapping[str, str],
     template: str = TEMPLATE,
     extra_context: Mapping[str, Any] | None = None,
+    return_to: str = "",
 ) -> HttpResponse:
     """The consent form: POSTs ``hidden`` plus ``decision`` (allow/deny) to ``action``, with
-    Django's CSRF token. Framing is refused so the buttons cannot be clickjacked."""
+    Django's CSRF token. Framing is refused so the buttons cannot be clickjacked.
+    ``return_to`` is where "Not you? Sign out" leads after signing out: the same request, so
+    the right person can sign in and answer it."""
     context = {
         "client_name": prompt.client.name,
         "api": prompt.api,
@@ -212,6 +216,7 @@ def render(
         "action": action,
         "hidden": dict(hidden),
         "user": request.user,
+        "return_to": return_to,
         **(extra_context or {}),
     }
     response = TemplateResponse(request, template, context)

@@ -128,6 +128,7 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
             prompt,
             action=reverse("oauth_token:authorize_decision"),
             hidden={"transaction": transaction_id},
+            return_to=resume_url(authz),
         )
     return success(request, authz, user, auth_time)
 

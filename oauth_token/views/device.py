@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_protect
 from rest_framework.request import Request
@@ -64,8 +66,11 @@ class ActivateView(View):
     consent_template = "oauth_token/activate_consent.html"
     http_method_names = ["get", "post"]
 
-    GONE = "That code has expired or has already been used. Start again on your device."
-    WRONG = "That code is not valid. Check the code on your device and try again."
+    GONE = _("That code has expired or has already been used. Start again on your device.")
+    WRONG = _("That code is not valid. Check the code on your device and try again.")
+    CHOOSE = _("Choose Allow or Deny.")
+    TOO_MANY = _("Too many wrong codes. Wait a few minutes, then try again.")
+    UNAVAILABLE = _("The service is temporarily unavailable. Try again in a moment.")
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "user_code" not in request.GET:
@@ -78,7 +83,7 @@ class ActivateView(View):
             return self.confirm(request, raw)
         allowed = consent.decision(request)
         if allowed is None:
-            return self.page(request, "enter", status=400, error="Choose Allow or Deny.")
+            return self.page(request, "enter", status=400, error=self.CHOOSE)
         found = self.lookup(request, raw)
         if isinstance(found, HttpResponse):
             return found
@@ -106,6 +111,7 @@ class ActivateView(View):
             hidden={"user_code": shown},
             template=self.consent_template,
             extra_context={"user_code_display": shown},
+            return_to=f"{reverse('oauth_token:activate')}?{urlencode({'user_code': shown})}",
         )
         return self.secure(response)
 
@@ -135,10 +141,7 @@ class ActivateView(View):
         error = to_oauth_error(exc)
         if error is None:
             raise exc
-        if isinstance(error, TooManyAttempts):
-            message = "Too many wrong codes. Wait a few minutes, then try again."
-        else:
-            message = "The service is temporarily unavailable. Try again in a moment."
+        message = self.TOO_MANY if isinstance(error, TooManyAttempts) else self.UNAVAILABLE
         return self.page(request, "enter", status=error.status_code, error=message)
 
     @staticmethod

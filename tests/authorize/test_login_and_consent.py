@@ -32,7 +32,7 @@ def assert_consent_form(response) -> dict[str, str]:
     html = response.content.decode()
     assert 'action="/authorize/decision"' in html
     assert '<button type="submit" name="decision" value="allow">' in html
-    assert '<button type="submit" name="decision" value="deny">' in html
+    assert 'name="decision" value="deny"' in html
     assert "<script" not in html
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
     assert "csrfmiddlewaretoken" in fields and "transaction" in fields
@@ -185,6 +185,30 @@ def test_consent_page_lists_client_api_and_scopes(authorize, web_app, offline_ap
     assert response["Referrer-Policy"] == "same-origin"
     assert "no-referrer" not in html
     assert AuthorizationCode.objects.count() == 0
+
+
+def test_consent_page_offers_not_you_sign_out_back_to_the_same_request(
+    authorize, web_app, browser, user
+):
+    response = authorize(third_party(web_app), scope="openid", login_hint="alice")
+    html = response.content.decode()
+    signout = html[html.index('action="/accounts/logout/"') :].split("</form>", 1)[0]
+    assert "Not you? Sign out" in signout
+    back = unescape(re.search(r'name="next" value="([^"]*)"', signout).group(1))
+    assert back.startswith("/authorize?") and "login_hint=alice" in back
+    token = browser.cookies["csrftoken"].value
+    out = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token, "next": back})
+    assert out.status_code == 302 and out["Location"] == back
+    login_next(browser.get(back))  # signed out: the same request asks for a login
+
+
+def test_api_scope_descriptions_are_shown_on_the_consent_page(authorize, web_app, offline_api):
+    scope = offline_api.scopes.get(name="read:things")
+    scope.description = "Read your things"
+    scope.save()
+    response = authorize(third_party(web_app), scope="openid read:things", audience=API)
+    html = response.content.decode()
+    assert "Read your things" in html and "<code>read:things</code>" in html
 
 
 def test_allow_issues_a_code_and_remembers_consent(authorize, web_app, browser, user):
