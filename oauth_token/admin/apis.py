@@ -1,4 +1,5 @@
-"""APIs (resource servers) with their scopes inline."""
+"""APIs (resource servers) with their scopes inline (each scope's description is what the
+consent page shows people)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from oauth_token.models import Api, ApiScope
-from oauth_token.registry import provisioning
+from oauth_token.registry import keyring, provisioning
 
 
 class ApiScopeForm(forms.ModelForm):
@@ -36,6 +37,18 @@ class ApiForm(forms.ModelForm):
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc
         return identifier
+
+    def clean_signing_alg(self) -> str:
+        """An API whose algorithm has no current key would answer every token request with
+        a server error; refuse it here and name the command that creates the key."""
+        alg = str(self.cleaned_data["signing_alg"])
+        if keyring.ring(alg).current is None:
+            raise forms.ValidationError(
+                f"There is no {alg} signing key yet. Create one first: "
+                f"manage.py oauth_keys rotate --alg {alg} "
+                "(or 'Rotate keys' on the Signing keys page of this admin)."
+            )
+        return alg
 
 
 class ApiScopeInline(admin.TabularInline):

@@ -1,8 +1,10 @@
 """Clients and their client grants.
 
-A client secret exists in clear only in the response that follows its creation or rotation:
-that page is rendered directly (``Cache-Control: no-store``), never stored in the session or a
-message cookie, and every later page shows only whether a secret is set.
+A client secret exists in clear only on the one page that follows its creation or rotation:
+the POST redirects to a one-time URL (``one_time.py``, Post/Redirect/Get), so a reload neither
+creates a second client nor rotates again; that page is ``Cache-Control: no-store`` and every
+later page shows only whether a secret is set. Rotating asks for confirmation first and needs
+the *change* permission on clients.
 """
 
 from __future__ import annotations
@@ -13,15 +15,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
+from oauth_token.admin import one_time
+from oauth_token.admin.confirm import confirm
 from oauth_token.models import Client, ClientGrant
 from oauth_token.models.clients import SECRET_AUTH_METHODS
 from oauth_token.registry import provisioning
 
 _NEW_SECRETS = "_oauth_token_new_secrets"
+
+
+class OptionalJSONField(forms.JSONField):
+    """A JSON box that is empty, not ``null``, when there is nothing in it."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
 
 
 class ClientForm(forms.ModelForm):
@@ -30,11 +41,13 @@ class ClientForm(forms.ModelForm):
     )
     redirect_uris = forms.CharField(
         required=False,
+        label="Redirect URIs",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One absolute URI per line (RFC 6749 §3.1.2).",
     )
     post_logout_redirect_uris = forms.CharField(
         required=False,
+        label="Post-logout redirect URIs",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One absolute URI per line: where /oidc/logout may send the person afterwards "
         "(OIDC RP-Initiated Logout 1.0 §3.1, exact match).",
@@ -42,6 +55,7 @@ class ClientForm(forms.ModelForm):
     jwks_uri = forms.URLField(
         required=False,
         assume_scheme="https",
+        label="JWKS URI",
         help_text="Where to fetch the client's JWK Set (instead of pasting it).",
     )
     backchannel_logout_uri = forms.URLField(
@@ -50,6 +64,12 @@ class ClientForm(forms.ModelForm):
         assume_scheme="https",
         help_text="Receives a logout token (OIDC Back-Channel Logout 1.0) when a session the "
         "client took part in ends.",
+        label="Back-channel logout URI",
+    )
+    jwks = OptionalJSONField(
+        required=False,
+        label="JWKS",
+        help_text="The client's public JWK Set, for private_key_jwt; empty when it has none.",
     )
 
     class Meta:
@@ -186,12 +206,21 @@ class ClientAdmin(admin.ModelAdmin):
             setattr(request, _NEW_SECRETS, [(obj, secret)])
 
     def response_add(self, request: HttpRequest, obj: Client, *args: Any) -> HttpResponse:
-        return self._secret_page(request) or super().response_add(request, obj, *args)
+        return self._to_secret_page(request) or super().response_add(request, obj, *args)
 
     def response_change(self, request: HttpRequest, obj: Client) -> HttpResponse:
-        return self._secret_page(request) or super().response_change(request, obj)
+        return self._to_secret_page(request) or super().response_change(request, obj)
 
-    @admin.action(description="Rotate secret (shows the new secret once)")
+    @admin.action(description="Rotate secret (shows the new secret once)", permissions=["change"])
+    @confirm(
+        title="Rotate client secrets?",
+        consequence=(
+            "Each selected client gets a new secret, shown once on the next page. The current "
+            "secret stops working at once: every application using it fails to get tokens "
+            "until it is given the new one."
+        ),
+        button="Yes, rotate the secrets",
+    )
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Client]) -> Any:
         rotated, skipped = [], []
         for client in queryset:
@@ -206,29 +235,47 @@ class ClientAdmin(admin.ModelAdmin):
         if not rotated:
             return None
         setattr(request, _NEW_SECRETS, rotated)
-        return self._secret_page(request)
+        return self._to_secret_page(request)
 
-    def _secret_page(self, request: HttpRequest) -> HttpResponse | None:
-        """The only page on which a secret appears: rendered now, stored nowhere."""
+    def _to_secret_page(self, request: HttpRequest) -> HttpResponse | None:
+        """Redirect (Post/Redirect/Get) to the one page that shows the new secrets."""
         shown = getattr(request, _NEW_SECRETS, None)
         if not shown:
             return None
+        token = one_time.stash(request, shown)
+        return HttpResponseRedirect(reverse("admin:oauth_token_client_secret", args=[token]))
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.secret_view)
+        return [
+            path("secret/<str:token>/", view, name="oauth_token_client_secret"),
+            *super().get_urls(),
+        ]
+
+    def secret_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        """The secrets just created, once; a reload says they cannot be shown again."""
+        shown = one_time.take(request, token)
+        clients = Client.objects.in_bulk([item.client_pk for item in shown or ()])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Client secret — shown only once",
+            "title": "Client secret — shown only once" if shown else "Client secret already shown",
             "shown": [
                 {
-                    "client": client,
-                    "secret": secret,
-                    "url": reverse("admin:oauth_token_client_change", args=[client.pk]),
+                    "client": clients[item.client_pk],
+                    "secret": item.secret,
+                    "url": reverse("admin:oauth_token_client_change", args=[item.client_pk]),
                 }
-                for client, secret in shown
+                for item in shown or ()
+                if item.client_pk in clients
             ],
             "changelist_url": reverse("admin:oauth_token_client_changelist"),
         }
-        response = TemplateResponse(request, "admin/oauth_token/client/secret.html", context)
+        response = TemplateResponse(
+            request, "admin/oauth_token/client/secret.html", context, status=200 if shown else 410
+        )
         response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
         return response
 
 

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from oauth_token.admin.confirm import confirm
 from oauth_token.authorize import consent
 from oauth_token.models import Consent
 
@@ -26,7 +27,15 @@ class ConsentAdmin(admin.ModelAdmin):
     def scope_list(self, obj: Consent) -> str:
         return " ".join(obj.scopes or ())
 
-    @admin.action(description="Revoke selected consents")
+    @admin.action(description="Revoke selected consents", permissions=["delete"])
+    @confirm(
+        title="Revoke consents?",
+        consequence=(
+            "Each selected person will be asked again before the client can sign them in or "
+            "act for them."
+        ),
+        button="Yes, revoke the consents",
+    )
     def revoke_consents(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
         count = consent.revoke_rows(queryset, request)
         self.message_user(request, f"Revoked {count} consent(s).", messages.SUCCESS)

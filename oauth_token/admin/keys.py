@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from oauth_token.admin.confirm import confirm
 from oauth_token.conf import oauth_settings
 from oauth_token.core import jose
 from oauth_token.errors import ConfigurationError
@@ -74,6 +75,14 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     @admin.action(
         description="Revoke the selected keys (they leave the JWKS now)", permissions=["rotate"]
+    )
+    @confirm(
+        title="Revoke signing keys?",
+        consequence=(
+            "The selected keys leave the JWKS now: every token they signed stops verifying at "
+            "once, everywhere. Only previous keys can be revoked. This cannot be undone."
+        ),
+        button="Yes, revoke the keys",
     )
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
         for key in queryset:

@@ -26,12 +26,15 @@ class Api(models.Model):
         default=_default_lifetime, help_text="Seconds; `expires_in` of tokens for this API."
     )
     signing_alg = models.CharField(
+        "signing algorithm",
         max_length=10,
         choices=[(a, a) for a in SIGNING_KEY_ALGORITHMS],
         default=_default_alg,
     )
     allow_offline_access = models.BooleanField(
-        default=False, help_text="Whether refresh tokens may be issued for this API."
+        "allows offline access",
+        default=False,
+        help_text="Whether refresh tokens may be issued for this API.",
     )
     rbac = models.BooleanField(
         default=False,

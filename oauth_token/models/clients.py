@@ -33,7 +33,7 @@ class Client(models.Model):
     """An OAuth client. Its secret exists only as a SHA-256 digest (plus, for
     ``client_secret_jwt`` where the server must hold the HMAC key, sealed with the KEK)."""
 
-    client_id = models.CharField(max_length=64, unique=True, default=_new_client_id)
+    client_id = models.CharField("client ID", max_length=64, unique=True, default=_new_client_id)
     name = models.CharField(max_length=200)
     client_type = models.CharField(
         max_length=12, choices=ClientType.choices, default=ClientType.CONFIDENTIAL
@@ -44,14 +44,20 @@ class Client(models.Model):
     secret_digest = models.CharField(max_length=64, blank=True, editable=False)
     secret_sealed = models.TextField(blank=True, editable=False)
     grant_types = models.JSONField(default=list, blank=True)
-    redirect_uris = models.JSONField(default=list, blank=True)
-    jwks = models.JSONField(null=True, blank=True, help_text="Public JWK Set for private_key_jwt.")
-    jwks_uri = models.URLField(blank=True, help_text="Where to fetch the JWK Set instead.")
-    first_party = models.BooleanField(default=False, help_text="Skips the consent page.")
+    redirect_uris = models.JSONField("redirect URIs", default=list, blank=True)
+    jwks = models.JSONField(
+        "JWKS", null=True, blank=True, help_text="Public JWK Set for private_key_jwt."
+    )
+    jwks_uri = models.URLField(
+        "JWKS URI", blank=True, help_text="Where to fetch the JWK Set instead."
+    )
+    first_party = models.BooleanField(
+        "first-party", default=False, help_text="Skips the consent page."
+    )
     can_introspect = models.BooleanField(default=False, help_text="May call /oauth/introspect.")
-    require_dpop = models.BooleanField(default=False)
-    require_par = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
+    require_dpop = models.BooleanField("requires DPoP", default=False)
+    require_par = models.BooleanField("requires PAR", default=False)
+    is_active = models.BooleanField("active", default=True)
     # Per-client lifetimes in seconds (empty = fall back to the API, then OAUTH_TOKEN).
     access_token_lifetime = models.PositiveIntegerField(
         null=True,

@@ -50,6 +50,7 @@ class RefreshTokenFamily(models.Model):
         help_text="The browser session the grant was made in (OIDC Back-Channel Logout §2.1).",
     )
     dpop_jkt = models.CharField(
+        "DPoP key thumbprint",
         max_length=64,
         null=True,
         blank=True,

@@ -1,4 +1,5 @@
-"""Admin actions: client secrets shown exactly once; key rotation and revocation."""
+"""Admin actions: client secrets shown exactly once (Post/Redirect/Get to a one-time page);
+destructive actions confirmed first; key rotation and revocation."""
 
 from __future__ import annotations
 
@@ -36,13 +37,20 @@ def _secret_in(html: str) -> str:
     return html[start : html.index("<", start)]
 
 
+def _shown_secret(admin_client, response) -> tuple[str, str]:
+    """Follow the redirect to the one-time page; returns (its URL, the secret shown)."""
+    assert response.status_code == 302
+    url = response["Location"]
+    assert url.startswith("/admin/oauth_token/client/secret/")
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    return url, _secret_in(page.content.decode())
+
+
 def test_add_client_shows_secret_once_then_never(admin_client, db):
     response = admin_client.post(reverse("admin:oauth_token_client_add"), _client_form())
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    html = response.content.decode()
-    secret = _secret_in(html)
-    assert html.count(secret) == 1
+    page_url, secret = _shown_secret(admin_client, response)
     client = Client.objects.get(name="Admin-made")
     assert client.secret_digest == secrets.digest(secret)
     assert client.redirect_uris == ["https://app.example/cb", "https://app.example/cb2"]
@@ -60,6 +68,24 @@ def test_add_client_shows_secret_once_then_never(admin_client, db):
             reverse("admin:oauth_token_client_change", args=[client.pk])
         ).content.decode()
     )
+    # Reloading the page that showed it: gone, and nothing was created again.
+    again = admin_client.get(page_url)
+    assert again.status_code == 410 and secret not in again.content.decode()
+    assert Client.objects.count() == 1
+
+
+def test_secret_page_is_only_for_the_staff_user_who_made_it(admin_client, db, django_user_model):
+    response = admin_client.post(reverse("admin:oauth_token_client_add"), _client_form())
+    other = django_user_model.objects.create_superuser("other-admin", "o@example.com", "pw")
+    from django.test import Client as BrowserClient
+
+    browser = BrowserClient()
+    browser.force_login(other)
+    stolen = browser.get(response["Location"])
+    assert stolen.status_code == 410
+    assert 'class="client-secret"' not in stolen.content.decode()
+    # The rightful user can still see it once.
+    _shown_secret(admin_client, response)
 
 
 def test_add_public_client_has_no_secret_page(admin_client, db):
@@ -113,22 +139,35 @@ def test_switching_to_a_secret_method_shows_new_secret_once(admin_client, make_c
     client, _ = make_client(client_type="public", grant_types=["authorization_code"])
     url = reverse("admin:oauth_token_client_change", args=[client.pk])
     response = admin_client.post(url, _client_form(grant_types=["authorization_code"]))
-    assert response.status_code == 200
-    secret = _secret_in(response.content.decode())
+    _url, secret = _shown_secret(admin_client, response)
     client.refresh_from_db()
     assert client.secret_digest == secrets.digest(secret)
+
+
+def _rotate(admin_client, clients, **extra):
+    return admin_client.post(
+        reverse("admin:oauth_token_client_changelist"),
+        {"action": "rotate_secret", helpers.ACTION_CHECKBOX_NAME: [c.pk for c in clients], **extra},
+    )
+
+
+def test_rotate_secret_asks_for_confirmation_first(admin_client, m2m_client):
+    client, old_secret = m2m_client
+    response = _rotate(admin_client, [client])
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Rotate client secrets?" in html and "stops working at once" in html
+    assert 'name="post" value="yes"' in html and client.name in html
+    client.refresh_from_db()
+    assert client.secret_digest == secrets.digest(old_secret)  # nothing happened yet
 
 
 def test_rotate_secret_action_shows_new_secret_once(admin_client, m2m_client, make_client):
     client, old_secret = m2m_client
     public, _ = make_client(name="Public", client_type="public", grant_types=["authorization_code"])
-    response = admin_client.post(
-        reverse("admin:oauth_token_client_changelist"),
-        {"action": "rotate_secret", helpers.ACTION_CHECKBOX_NAME: [client.pk, public.pk]},
-    )
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    html = response.content.decode()
+    response = _rotate(admin_client, [client, public], post="yes")
+    page_url = response["Location"]
+    html = admin_client.get(page_url).content.decode()
     secret = _secret_in(html)
     assert secret != old_secret and html.count(secret) == 1
     assert "No secret to rotate" in html and "Public" in html
@@ -136,14 +175,17 @@ def test_rotate_secret_action_shows_new_secret_once(admin_client, m2m_client, ma
     assert client.secret_digest == secrets.digest(secret)
     later = admin_client.get(reverse("admin:oauth_token_client_changelist")).content.decode()
     assert secret not in later
+    # A reload of the shown page does not rotate again, nor show the secret again.
+    assert admin_client.get(page_url).status_code == 410
+    client.refresh_from_db()
+    assert client.secret_digest == secrets.digest(secret)
 
 
-def _key_action(admin_client, action, keys):
-    return admin_client.post(
-        reverse("admin:oauth_token_signingkey_changelist"),
-        {"action": action, helpers.ACTION_CHECKBOX_NAME: [k.pk for k in keys]},
-        follow=True,
-    )
+def _key_action(admin_client, action, keys, confirm=True):
+    data = {"action": action, helpers.ACTION_CHECKBOX_NAME: [k.pk for k in keys]}
+    if confirm:
+        data["post"] = "yes"
+    return admin_client.post(reverse("admin:oauth_token_signingkey_changelist"), data, follow=True)
 
 
 def test_rotate_action(admin_client, signing_keys):
@@ -181,6 +223,14 @@ def test_revoke_action(admin_client, signing_keys, client):
     assert SigningKey.objects.get(pk=old.pk).state == "revoked"
     kids = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
     assert old.kid not in kids
+
+
+def test_revoke_action_asks_for_confirmation_first(admin_client, signing_keys):
+    old = signing_keys.current
+    _key_action(admin_client, "rotate_selected", [old])
+    response = _key_action(admin_client, "revoke_selected", [old], confirm=False)
+    assert "Revoke signing keys?" in response.content.decode()
+    assert SigningKey.objects.get(pk=old.pk).state == "previous"
 
 
 def test_revoke_action_refuses_current_key(admin_client, signing_keys):

@@ -83,7 +83,7 @@ def test_signing_key_page_shows_no_private_material(admin_client, signing_keys):
         assert '"d":' not in html
 
 
-def test_api_add_with_inline_scopes(admin_client, db):
+def test_api_add_with_inline_scopes(admin_client, signing_keys):
     data = {
         "identifier": "https://inventory.example",
         "name": "Inventory",
@@ -101,6 +101,67 @@ def test_api_add_with_inline_scopes(admin_client, db):
     api = Api.objects.get(identifier="https://inventory.example")
     assert api.access_token_lifetime == 900 and api.allow_offline_access
     assert sorted(api.scopes.values_list("name", flat=True)) == ["read:stock", "write:stock"]
+    assert api.scopes.get(name="read:stock").description == "Read stock"
+
+
+def test_api_scope_descriptions_are_editable(admin_client, signing_keys, api):
+    url = reverse("admin:oauth_token_api_change", args=[api.pk])
+    scopes = list(api.scopes.all())
+    data = {
+        "identifier": api.identifier,
+        "name": api.name,
+        "access_token_lifetime": str(api.access_token_lifetime),
+        "signing_alg": "RS256",
+        "scopes-TOTAL_FORMS": str(len(scopes)),
+        "scopes-INITIAL_FORMS": str(len(scopes)),
+    }
+    for n, scope in enumerate(scopes):
+        data[f"scopes-{n}-id"] = str(scope.pk)
+        data[f"scopes-{n}-api"] = str(api.pk)
+        data[f"scopes-{n}-name"] = scope.name
+        data[f"scopes-{n}-description"] = f"Described {scope.name}"
+    assert admin_client.post(url, data).status_code == 302
+    assert {s.description for s in api.scopes.all()} == {f"Described {s.name}" for s in scopes}
+
+
+def test_api_signing_algorithm_without_a_key_is_refused_naming_the_command(admin_client, db):
+    data = {
+        "identifier": "https://inventory.example",
+        "name": "Inventory",
+        "access_token_lifetime": "900",
+        "signing_alg": "EdDSA",
+        "scopes-TOTAL_FORMS": "0",
+        "scopes-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(reverse("admin:oauth_token_api_add"), data)
+    assert response.status_code == 200
+    assert "manage.py oauth_keys rotate --alg EdDSA" in response.content.decode()
+    assert not Api.objects.exists()
+
+
+def test_labels_read_as_words(admin_client, make_client):
+    client, _ = make_client()
+    html = admin_client.get(reverse("admin:oauth_token_client_change", args=[client.pk]))
+    html = html.content.decode()
+    for label in ("JWKS:", "JWKS URI:", "Requires DPoP", "Requires PAR", "Redirect URIs:"):
+        assert label in html, label
+    for wrong in ("Jwks", "Require dpop", "Redirect uris"):
+        assert wrong not in html, wrong
+
+
+def test_empty_jwks_box_is_empty_not_null(admin_client, make_client):
+    client, _ = make_client()
+    html = admin_client.get(reverse("admin:oauth_token_client_change", args=[client.pk]))
+    box = html.content.decode().split('name="jwks"', 1)[1].split("</textarea>", 1)[0]
+    assert box.split(">", 1)[1].strip() == ""
+
+
+@pytest.mark.parametrize("model", sorted(READ_ONLY))
+def test_read_only_pages_have_no_save_button(admin_client, objects, model):
+    row = objects[model]
+    html = admin_client.get(reverse(f"admin:oauth_token_{model}_change", args=[row.pk]))
+    assert html.status_code == 200
+    assert 'name="_save"' not in html.content.decode()
 
 
 def test_api_add_refuses_invalid_scope_name(admin_client, db):

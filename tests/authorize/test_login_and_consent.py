@@ -356,7 +356,7 @@ def test_consent_admin_lists_and_revokes(authorize, web_app, browser, django_use
     row = Consent.objects.get()
     response = staff.post(
         "/admin/oauth_token/consent/",
-        {"action": "revoke_consents", "_selected_action": [row.pk]},
+        {"action": "revoke_consents", "_selected_action": [row.pk], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200

@@ -56,7 +56,7 @@ def test_revoke_action_revokes_family_and_denylists_access_tokens(admin_client, 
     family = RefreshTokenFamily.objects.get()
     response = admin_client.post(
         CHANGELIST,
-        {"action": "revoke_families", "_selected_action": [family.pk]},
+        {"action": "revoke_families", "_selected_action": [family.pk], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -65,6 +65,24 @@ def test_revoke_action_revokes_family_and_denylists_access_tokens(admin_client, 
     assert family.revoked_at is not None and family.revoked_reason == "admin"
     assert family.access_tokens.count() == 2
     assert all(is_revoked(jti) for jti in family.access_tokens.values_list("jti", flat=True))
+
+
+def test_family_page_is_read_only_without_a_save_button(admin_client, issued):
+    family = RefreshTokenFamily.objects.get()
+    page = admin_client.get(f"{CHANGELIST}{family.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+
+
+def test_revoking_families_asks_for_confirmation_first(admin_client, issued):
+    family = RefreshTokenFamily.objects.get()
+    page = admin_client.post(
+        CHANGELIST, {"action": "revoke_families", "_selected_action": [family.pk]}
+    )
+    assert page.status_code == 200
+    assert "Revoke refresh-token families?" in page.content.decode()
+    family.refresh_from_db()
+    assert family.revoked_at is None
 
 
 def test_families_cannot_be_added_or_deleted_in_the_admin(admin_client, issued):
