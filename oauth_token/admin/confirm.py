@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 
 TEMPLATE = "admin/oauth_token/confirm_action.html"
 
-Action = Callable[[admin.ModelAdmin, HttpRequest, QuerySet], Any]
+Action = TypeVar("Action", bound=Callable[..., Any])
 
 
 def confirm(title: str, consequence: str, button: str) -> Callable[[Action], Action]:
@@ -32,7 +32,7 @@ def confirm(title: str, consequence: str, button: str) -> Callable[[Action], Act
                 return action(modeladmin, request, queryset)
             return page(modeladmin, request, queryset, action.__name__, title, consequence, button)
 
-        return wrapper
+        return cast(Action, wrapper)
 
     return decorate
 
