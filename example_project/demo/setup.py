@@ -17,6 +17,8 @@ from oauth_token.registry import keyring, provisioning
 
 DEMO_AUDIENCE = "https://api.example.com"
 DEMO_SCOPES = ("read:things", "write:things")
+# What the consent page tells people each scope allows (editable in the admin, under APIs).
+DEMO_SCOPE_DESCRIPTIONS = {"read:things": "See your things", "write:things": "Change your things"}
 DEMO_CLIENT_NAME = "Demo machine-to-machine client"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password-123"  # documented in README.md; development only
@@ -50,6 +52,9 @@ def ensure_api() -> Api:
             scopes=DEMO_SCOPES,
             allow_offline_access=True,
         )
+        for scope in api.scopes.all():
+            scope.description = DEMO_SCOPE_DESCRIPTIONS.get(scope.name, "")
+            scope.save()
     return api
 
 
