@@ -57,7 +57,7 @@ def test_compiled_translation_is_current():
         catalog = gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
     msgids = sum(1 for line in text.splitlines() if line.startswith("msgid "))
     assert len(catalog) == msgids, "django.mo is stale: run msgfmt (or compilemessages)"
-    assert catalog["Not you? Sign out"] == "Ce n’est pas vous ? Se déconnecter"
+    assert catalog["Not you? Sign out"] == "Ce n\u2019est pas vous ? Se d\u00e9connecter"
 
 
 def test_templates_and_translations_are_package_data():
