@@ -10,12 +10,15 @@ in docs/screenshots/ were taken so)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,20 +140,45 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
                 "--json",
                 **env,
             )
+            legacy = manage(
+                tmp,
+                "oauth_client",
+                "create",
+                "--name",
+                "Legacy app with a long name",
+                "--grant-type",
+                "password",
+                "refresh_token",
+                "--json",
+                **env,
+            )
+            admin = manage(
+                tmp,
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                "admin",
+                "--email",
+                "admin@example.com",
+                DJANGO_SUPERUSER_PASSWORD="admin-pw-123",
+                **env,
+            )
             assert web.returncode == 0 and tv.returncode == 0, web.stderr + tv.stderr
+            assert legacy.returncode == 0 and admin.returncode == 0, legacy.stderr + admin.stderr
             yield {
                 "base": base,
                 "callback": callback,
                 "web": json.loads(web.stdout),
                 "tv": json.loads(tv.stdout),
+                "legacy": json.loads(legacy.stdout),
                 "shots": Shots(tmp / "shots"),
             }
         finally:
             callback.close()
 
 
-@pytest.fixture(params=sorted(WIDTHS))
-def page(request) -> Iterator[Any]:
+@contextmanager
+def chromium_page(size: str) -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -158,12 +186,23 @@ def page(request) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=WIDTHS[request.param])
-            tab = context.new_page()
-            tab.size_name = request.param
+            tab = browser.new_context(viewport=WIDTHS[size]).new_page()
+            tab.size_name = size
             yield tab
         finally:
             browser.close()
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def page(request) -> Iterator[Any]:
+    with chromium_page(request.param) as tab:
+        yield tab
+
+
+@pytest.fixture
+def desktop_page() -> Iterator[Any]:
+    with chromium_page("desktop") as tab:
+        yield tab
 
 
 def authorize_url(site: dict[str, Any], **extra: str) -> str:
@@ -261,3 +300,45 @@ def test_error_page_and_signed_out_page(site, page):
     page.wait_for_selector("h1")
     assert page.locator("h1").inner_text() == "You are signed out"
     shots.take(page, "signed-out", size)
+
+
+def test_admin_refresh_family_list_fits_a_1280_px_screen(site, desktop_page):
+    """Issue 13: the list was wider than a laptop screen."""
+    page = desktop_page
+    legacy = site["legacy"]
+    for _ in range(2):  # two families, each from a password grant with offline_access
+        request = urllib.request.Request(
+            site["base"] + "/oauth/token",
+            data=urllib.parse.urlencode(
+                {
+                    "grant_type": "password",
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "audience": API,
+                    "scope": "openid offline_access read:things write:things",
+                }
+            ).encode(),
+            headers={
+                "Authorization": "Basic "
+                + base64.b64encode(
+                    f"{legacy['client_id']}:{legacy['client_secret']}".encode()
+                ).decode()
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert "refresh_token" in json.loads(response.read())
+    page.goto(site["base"] + "/admin/login/?next=/admin/oauth_token/refreshtokenfamily/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "admin-pw-123")
+    page.press("input[name=password]", "Enter")
+    page.wait_for_selector("#result_list")
+    assert page.locator("#result_list tbody tr").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # The table itself, not only the page: the admin scrolls a too-wide list inside its box.
+    table, box = page.evaluate(
+        "[document.querySelector('#result_list').scrollWidth,"
+        " document.querySelector('.results').clientWidth]"
+    )
+    assert table <= box, (table, box)
+    for d in site["shots"].dirs:
+        page.screenshot(path=str(d / "admin-refresh-families-desktop.png"), full_page=True)
