@@ -199,7 +199,7 @@ def test_consent_page_offers_not_you_sign_out_back_to_the_same_request(
     token = browser.cookies["csrftoken"].value
     out = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token, "next": back})
     assert out.status_code == 302 and out["Location"] == back
-    login_next(browser.get(back))  # signed out: the same request asks for a login
+    assert_login_redirect(browser.get(back))  # signed out: the same request asks for a login
 
 
 def test_api_scope_descriptions_are_shown_on_the_consent_page(authorize, web_app, offline_api):
