@@ -113,3 +113,17 @@ def test_sign_out_returns_to_a_local_next_only(browser, person):
         "/accounts/logout/", {"csrfmiddlewaretoken": token, "next": "https://evil.example/"}
     )
     assert foreign.status_code == 200  # the signed-out page, not a redirect off-site
+
+
+def test_a_project_brands_the_pages_by_extending_the_base_template(client, settings, tmp_path):
+    """README: a project's own oauth_token/base.html extends the package's and overrides blocks."""
+    folder = tmp_path / "oauth_token"
+    folder.mkdir()
+    (folder / "base.html").write_text(
+        '{% extends "oauth_token/base.html" %}{% block brand %}Acme sign-in{% endblock %}'
+        "{% block extra_style %}<style>:root { --ot-accent: #6d28d9; }</style>{% endblock %}"
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    html = client.get(LOGIN).content.decode()
+    assert "Acme sign-in" in html and "--ot-accent: #6d28d9" in html
+    assert 'name="username"' in html  # the package's login page, inside the project's frame
