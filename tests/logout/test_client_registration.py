@@ -68,7 +68,9 @@ def test_admin_saves_logout_settings(admin_client):
             revoke_refresh_tokens_on_logout="on",
         ),
     )
-    assert response.status_code == 200, response.content[:500]
+    # Saved: redirected to the one-time page that shows the new secret (Post/Redirect/Get).
+    assert response.status_code == 302, response.content[:500]
+    assert "/admin/oauth_token/client/secret/" in response["Location"]
     client = Client.objects.get(name="Admin-made")
     assert client.post_logout_redirect_uris == [BYE, "https://app.example/bye2"]
     assert client.backchannel_logout_uri == "https://app.example/backchannel"
