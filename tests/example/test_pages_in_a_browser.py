@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, manage, quickstart_server
-from .test_authorization_code_flow import CHROMIUM_ARGS, Callback, pkce_pair
+from .test_authorization_code_flow import CHROMIUM_ARGS, callback_site, pkce_pair
 from .test_device_flow import Device
 
 pytestmark = pytest.mark.browser
@@ -114,7 +114,7 @@ def tab_order(page: Any, steps: int) -> list[str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("pages")
-    callback = Callback()
+    callback = callback_site()
     with quickstart_server(tmp) as (base, _log):
         try:
             env = {"OAUTH_ISSUER": f"{base}/"}
@@ -174,7 +174,7 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
                 "shots": Shots(tmp / "shots"),
             }
         finally:
-            callback.close()
+            callback.stop()
 
 
 @contextmanager

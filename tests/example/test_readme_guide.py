@@ -28,8 +28,10 @@ from pathlib import Path
 import jwt
 import pytest
 
+from tests.stub_server import LocalSite
+
 from .conftest import ROOT, free_port
-from .test_authorization_code_flow import Callback, Person
+from .test_authorization_code_flow import Person, callback_site
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("## Add it to your Django project in 5 minutes", 1)[1].split("\n## ", 1)[0]
@@ -112,7 +114,7 @@ def wait_for(url: str, server: subprocess.Popen[str], log: Path) -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[tuple[Terminal, str, Callback]]:
+def project(tmp_path: Path) -> Iterator[tuple[Terminal, str, LocalSite]]:
     """``django-admin startproject mysite`` with the guide's settings and urls applied."""
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, check=True
@@ -138,7 +140,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Terminal, str, Callback]]:
         OAUTH_ISSUER=f"{base}/",
     )
     terminal = Terminal(root, env)
-    callback = Callback()
+    callback = callback_site()
     terminal.values = {
         "http://127.0.0.1:8000": base,
         "http://127.0.0.1:8080/callback": callback.url,
@@ -146,7 +148,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Terminal, str, Callback]]:
     try:
         yield terminal, base, callback
     finally:
-        callback.close()
+        callback.stop()
 
 
 def test_the_readme_guide_works_in_a_new_startproject(project):
@@ -191,7 +193,7 @@ def machine_to_machine(terminal: Terminal, blocks: dict[str, str]) -> None:
 
 
 def sign_in_with_pkce_then_refresh(
-    terminal: Terminal, blocks: dict[str, str], base: str, callback: Callback
+    terminal: Terminal, blocks: dict[str, str], base: str, callback: LocalSite
 ) -> None:
     """Step 8: a person signs in through the login and consent pages; the code (with PKCE)
     becomes tokens, and the refresh token a new pair."""
