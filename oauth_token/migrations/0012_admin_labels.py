@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oauth_token', '0009_roles_audit_events'),
+        ('oauth_token', '0011_client_registration'),
     ]
 
     operations = [
