@@ -180,7 +180,7 @@ def test_consent_granted_and_revoked(
     with committed():
         admin_client.post(
             reverse("admin:oauth_token_consent_changelist"),
-            {"action": "revoke_consents", "_selected_action": [row.pk]},
+            {"action": "revoke_consents", "_selected_action": [row.pk], "post": "yes"},
         )
     revoked = events.one("consent_revoked")
     assert revoked.kwargs["client_id"] == client.client_id

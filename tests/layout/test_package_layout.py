@@ -32,6 +32,7 @@ ROOT_MODULES = {
     "__init__",
     "apps",
     "urls",
+    "login_urls",  # the sign-in and sign-out pages: path("accounts/", include(...)) (DESIGN.md)
     "checks",
     "deploy_checks",  # the checks ``manage.py check --deploy`` adds, next to checks.py
     "conf",
