@@ -201,8 +201,8 @@ class AccessTokenAuthentication(BaseAuthentication):
                 verify_access_token(token, accepted_audiences(request)), token, scheme
             )
             self.check_binding(request, claims)
-            if oauth_settings.RESOURCE_SERVER_CHECK_REVOCATION and revocation.is_revoked(
-                claims["jti"]
+            if oauth_settings.RESOURCE_SERVER_CHECK_REVOCATION and revocation.is_token_revoked(
+                claims
             ):
                 raise InvalidToken("The access token has been revoked.")
             user = user_for_claims(claims)

@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
         "ES384",
         "ES512",
         "EdDSA",
+        "Ed25519",
         "HS256",
         "HS384",
         "HS512",
@@ -126,7 +127,7 @@ DEFAULTS: dict[str, Any] = {
     "RESOURCE_SERVER_REALM": "oauth",
     "RESOURCE_SERVER_CHECK_REVOCATION": False,
     # DPoP (RFC 9449): asymmetric algorithms accepted for proofs (none and HMAC never are).
-    "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"],
+    "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA", "Ed25519"],
     # A proof's iat may differ from the server's clock by at most this many seconds; its jti
     # is remembered (shared cache) for twice as long.
     "DPOP_IAT_WINDOW": 60,
@@ -142,8 +143,9 @@ DEFAULTS: dict[str, Any] = {
     # f(django_request) -> str: the source IP used by throttles. Replace it behind a proxy.
     "CLIENT_IP_FUNCTION": "oauth_token.core.lockout.remote_addr",
     # Maps the `sub` of a JWT from a client's trusted issuer (jwt-bearer assertions, token
-    # exchange subject tokens) to a Django user: f(issuer, sub, claims) -> user or None.
-    "EXTERNAL_USER_LOOKUP": "oauth_token.registry.trusted_issuers.user_by_username",
+    # exchange subject tokens) to a Django user: f(issuer, sub, claims) -> user or None. The
+    # default maps nothing unless the trusted-issuer entry has "subject_mapping".
+    "EXTERNAL_USER_LOOKUP": "oauth_token.registry.trusted_issuers.user_by_mapping",
     # Longest lifetime (exp - now, seconds) accepted for a jwt-bearer assertion (RFC 7523 §3).
     "JWT_BEARER_MAX_LIFETIME": 3600,
     # /authorize (RFC 6749 §4.1, RFC 7636). Public clients must always send a PKCE challenge;

@@ -49,15 +49,21 @@ class InvalidRequest(OAuthError):
 
 
 class InvalidClient(OAuthError):
-    """401 with a challenge (RFC 6749 §5.2), ``Basic`` when the client tried Basic."""
+    """401 (RFC 6749 §5.2). The challenge names the scheme the client used in its
+    Authorization header (``Basic``), or ``scheme`` when the server asks for one; a client
+    that authenticated in the body (``client_secret_post``, assertions) is sent none: a
+    ``Bearer`` challenge would name a scheme that does not authenticate clients at all."""
 
     error = "invalid_client"
     status_code = 401
     default_description = "Client authentication failed."
 
-    def __init__(self, description: str | None = None, scheme: str = "Basic"):
+    def __init__(self, description: str | None = None, scheme: str | None = "Basic"):
         super().__init__(description)
-        self.extra_headers["WWW-Authenticate"] = f'{scheme} realm="oauth", error="invalid_client"'
+        if scheme:
+            self.extra_headers["WWW-Authenticate"] = (
+                f'{scheme} realm="oauth", error="invalid_client"'
+            )
 
 
 class InvalidGrant(OAuthError):

@@ -19,12 +19,14 @@ def assert_error(response: Any, error: str, status: int = 400) -> dict[str, Any]
 
 
 def assert_invalid_client(response: Any, scheme: str | None = None) -> dict[str, Any]:
-    """RFC 6749 §5.2: 401 with a WWW-Authenticate challenge (``Basic`` when Basic was used)."""
+    """RFC 6749 §5.2: 401; the challenge names the scheme the client used in its
+    Authorization header (``scheme``), and there is none when it authenticated in the body."""
     body = assert_error(response, "invalid_client", 401)
     challenge = response.get("WWW-Authenticate", "")
-    assert challenge, "invalid_client must carry a WWW-Authenticate challenge"
     if scheme:
         assert challenge.split(" ", 1)[0] == scheme, challenge
+    else:
+        assert not challenge.startswith("Bearer"), challenge
     return body
 
 

@@ -37,6 +37,7 @@ class ConsentAdmin(admin.ModelAdmin):
         button="Yes, revoke the consents",
     )
     def revoke_consents(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
+        """Also revokes what each consent granted (refresh families, access tokens)."""
         count = consent.revoke_rows(queryset, request)
         self.message_user(request, f"Revoked {count} consent(s).", messages.SUCCESS)
 

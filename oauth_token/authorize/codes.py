@@ -114,3 +114,22 @@ def record_issued(
     row.used_at = now
     for name, value in recorded.items():
         setattr(row, name, value)
+
+
+def revoke_issued_to(user_id: Any, client_pk: int, reason: str) -> int:
+    """Denylist every unexpired access token issued from this person's codes for this client
+    (consent withdrawn, RFC 7009 §2.1); their refresh families are revoked by the caller."""
+    pairs = list(
+        AuthorizationCode.objects.filter(
+            user_id=user_id, client_id=client_pk, access_token_expires_at__gt=timezone.now()
+        )
+        .exclude(access_token_jti="")
+        .values_list("access_token_jti", "access_token_expires_at", "client__client_id")
+    )
+    if not pairs:
+        return 0
+    return revoke_access_tokens(
+        [(jti, exp) for jti, exp, _ in pairs if exp is not None],
+        client_id=pairs[0][2],
+        reason=reason,
+    )

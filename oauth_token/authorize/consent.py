@@ -24,10 +24,12 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from oauth_token import signals
+from oauth_token.authorize import codes
 from oauth_token.models import Consent
 from oauth_token.registry import roles
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo
 from oauth_token.signals import send_after_commit
+from oauth_token.tokens import refresh_tokens
 
 TEMPLATE = "oauth_token/consent.html"
 ALLOW, DENY = "allow", "deny"
@@ -166,9 +168,13 @@ def revoke(user: Any, client_id: str | None = None, request: HttpRequest | None 
 
 
 def revoke_rows(rows: QuerySet[Consent], request: HttpRequest | None = None) -> int:
-    """Delete these consents, sending ``consent_revoked`` for each once that commits (the
-    admin's revoke action uses this too)."""
+    """Delete these consents and end what they granted, sending ``consent_revoked`` for each
+    once that commits (the admin's revoke action uses this too). For each (person, client),
+    every refresh-token family is revoked (so no refresh rotates again, RFC 9700 §4.14.2) and
+    every unexpired access token issued from those families or from that client's
+    authorization codes for that person is denylisted (RFC 7009 §2.1)."""
     removed = 0
+    pairs: set[tuple[Any, int]] = set()
     with transaction.atomic():
         for row in rows.select_related("client", "user"):
             send_after_commit(
@@ -179,8 +185,12 @@ def revoke_rows(rows: QuerySet[Consent], request: HttpRequest | None = None) -> 
                 scopes=list(row.scopes or ()),
                 request=request,
             )
+            pairs.add((row.user_id, row.client_id))
             row.delete()
             removed += 1
+        for user_id, client_pk in sorted(pairs):
+            refresh_tokens.revoke_families("consent revoked", user_id=user_id, client_id=client_pk)
+            codes.revoke_issued_to(user_id, client_pk, "consent revoked")
     return removed
 
 

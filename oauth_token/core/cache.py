@@ -112,6 +112,19 @@ def set(cache_key: str, value: Any, timeout: int | None = None) -> None:
     report_success()
 
 
+def add(cache_key: str, value: Any, timeout: int | None = None) -> None:
+    """``cache.add``: store only when absent, so an answer computed from a read that may be
+    stale never overwrites a fresher one written meanwhile. Outages are a miss, as ``set``."""
+    try:
+        if _pending:
+            _retry_invalidations()
+        shared_cache().add(cache_key, value, timeout or oauth_settings.LOOKUP_CACHE_SECONDS)
+    except Exception as exc:
+        report_failure(exc)
+        return
+    report_success()
+
+
 def delete(*cache_keys: str) -> None:
     """Invalidate now, or as soon as the cache answers again (see ``_pending``)."""
     try:

@@ -200,6 +200,8 @@ def algorithms_for_jwk(jwk: Mapping[str, Any]) -> frozenset[str]:
     else:
         algs = ()
     declared = jwk.get("alg")
+    if declared in ED25519_ALGORITHMS:
+        declared = None if set(algs) == set(ED25519_ALGORITHMS) else declared
     return frozenset(a for a in algs if declared in (None, a))
 
 

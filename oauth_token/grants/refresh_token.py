@@ -10,6 +10,7 @@ from oauth_token import signals
 from oauth_token.errors import InvalidGrant, InvalidScope
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import RefreshToken, RefreshTokenFamily
+from oauth_token.registry import policies
 from oauth_token.registry.snapshots import ApiInfo, get_api
 from oauth_token.signals import send_after_commit
 from oauth_token.token_endpoint import dpop
@@ -26,8 +27,9 @@ class RefreshTokenGrant(BaseGrant):
     absolute lifetime; a token already rotated is reuse (→ the whole family is revoked, except
     within the reuse leeway, where the successor is returned again); the token is not idle-
     expired; the DPoP binding holds (RFC 9449 §5); the user is still active; the API still
-    allows offline access; a ``resource`` named is one granted (RFC 8707 §2.2); ``scope``
-    only narrows (§6). Consuming the token comes last, as one
+    allows offline access; a ``resource`` named is one granted (RFC 8707 §2.2); scopes the
+    API has dropped since are gone (as for client_credentials); ``scope`` only narrows (§6).
+    Consuming the token comes last, as one
     conditional UPDATE.
     """
 
@@ -53,7 +55,7 @@ class RefreshTokenGrant(BaseGrant):
         )
         scopes = self.narrow(
             context.request.scopes(),
-            self.scopes_for_resource(tuple(family.scopes), api, granted),
+            self.scopes_for_resource(policies.still_defined(family.scopes, api), api, granted),
         )
         lifetimes = refresh_tokens.Lifetimes.of(context.client)
         if action != REPLAY:

@@ -17,6 +17,9 @@ from oauth_token.core import jose
 class ExchangeRule:
     audience: str
     extra_scopes: tuple[str, ...] = ()
+    # client_ids of other clients whose access tokens this client may exchange for the
+    # audience (its own always qualify).
+    sources: tuple[str, ...] = ()
 
 
 def _parse_exchange_entry(entry: Any) -> ExchangeRule:
@@ -24,15 +27,18 @@ def _parse_exchange_entry(entry: Any) -> ExchangeRule:
         return ExchangeRule(entry)
     if not isinstance(entry, dict):
         raise ValueError("exchange_audiences: each entry is an audience string or an object.")
-    unknown = set(entry) - {"audience", "extra_scopes"}
+    unknown = set(entry) - {"audience", "extra_scopes", "sources"}
     if unknown:
         raise ValueError(f"exchange_audiences: unknown member(s) {', '.join(sorted(unknown))}.")
     audience, extra = entry.get("audience"), entry.get("extra_scopes", [])
+    sources = entry.get("sources", [])
     if not isinstance(audience, str) or not audience:
         raise ValueError("exchange_audiences: each object needs an 'audience' string.")
     if not isinstance(extra, list) or not all(isinstance(s, str) and s for s in extra):
         raise ValueError("exchange_audiences: 'extra_scopes' must be a list of scope names.")
-    return ExchangeRule(audience, tuple(dict.fromkeys(extra)))
+    if not isinstance(sources, list) or not all(isinstance(s, str) and s for s in sources):
+        raise ValueError("exchange_audiences: 'sources' must be a list of client_ids.")
+    return ExchangeRule(audience, tuple(dict.fromkeys(extra)), tuple(dict.fromkeys(sources)))
 
 
 def parse_exchange_audiences(raw: Any) -> tuple[ExchangeRule, ...]:
@@ -55,7 +61,11 @@ def validate_exchange_audiences(value: Any) -> None:
         raise ValidationError(str(exc)) from exc
 
 
-_MEMBERS = frozenset({"issuer", "jwks", "jwks_uri", "audiences", "algorithms"})
+_MEMBERS = frozenset({"issuer", "jwks", "jwks_uri", "audiences", "algorithms", "subject_mapping"})
+# How the default EXTERNAL_USER_LOOKUP maps an issuer's ``sub`` to a local user: not at all
+# unless the entry says so. "username": ``sub`` is the local username (only for an issuer
+# whose subjects are this site's usernames, such as the company's own single sign-on).
+SUBJECT_MAPPINGS = ("username",)
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class TrustedIssuer:
     jwks_uri: str
     audiences: tuple[str, ...]
     algorithms: tuple[str, ...]
+    subject_mapping: str = ""
 
 
 def _string_list(entry: dict[str, Any], name: str) -> tuple[str, ...]:
@@ -104,12 +115,19 @@ def _parse_issuer_entry(entry: Any) -> TrustedIssuer:
         raise ValueError(
             f"trusted_issuers: {issuer!r}: algorithm(s) not allowed: {', '.join(foreign)}."
         )
+    mapping = entry.get("subject_mapping", "")
+    if mapping not in ("", *SUBJECT_MAPPINGS):
+        raise ValueError(
+            f"trusted_issuers: {issuer!r}: subject_mapping must be one of "
+            f"{', '.join(SUBJECT_MAPPINGS)}."
+        )
     return TrustedIssuer(
         issuer=issuer,
         jwks=jwks,
         jwks_uri=jwks_uri,
         audiences=_string_list(entry, "audiences"),
         algorithms=algorithms,
+        subject_mapping=mapping,
     )
 
 

@@ -3,10 +3,12 @@
 RFC 8693 leaves to the authorization server's policy which client may exchange which token for
 which target. Ours is stored per client in ``Client.exchange_audiences``, a JSON list whose
 entries are an API identifier, or an object that also lists scopes the client may obtain for
-that API even when the subject token does not carry them::
+that API even when the subject token does not carry them, and the other clients whose access
+tokens it may exchange (``sources``; its own tokens always qualify)::
 
     ["https://orders.example.com",
-     {"audience": "https://billing.example.com", "extra_scopes": ["read:invoices"]}]
+     {"audience": "https://billing.example.com", "extra_scopes": ["read:invoices"],
+      "sources": ["<client_id of the web app>"]}]
 
 An empty list (the default) means the client may not use token exchange for any audience.
 """

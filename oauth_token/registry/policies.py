@@ -85,3 +85,11 @@ def grantable_scopes(
     if api is None and "openid" not in scopes:
         raise InvalidScope("Request the openid scope or name an API with audience.")
     return tuple(scopes)
+
+
+def still_defined(scopes: Iterable[str], api: ApiInfo | None) -> tuple[str, ...]:
+    """``scopes`` less any the API no longer defines (OpenID scopes need no API): a grant
+    made earlier (a refresh-token family, a client grant) never outlives a scope the API
+    has dropped."""
+    known = set(OIDC_SCOPES) | set(api.scopes if api else ())
+    return tuple(s for s in scopes if s in known)

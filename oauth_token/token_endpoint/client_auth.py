@@ -53,7 +53,9 @@ class ClientAuthMethod:
     name: ClassVar[str]
     # The token_endpoint_auth_method values (RFC 7591 §2) this class implements.
     handles: ClassVar[tuple[str, ...]]
-    challenge: ClassVar[str] = "Basic"
+    # RFC 6749 §5.2: the WWW-Authenticate scheme of a failure, the one the client used in
+    # its Authorization header; None for methods that authenticate in the body.
+    challenge: ClassVar[str | None] = None
 
     def presented(self, req: TokenRequest) -> bool:
         raise NotImplementedError
@@ -79,6 +81,7 @@ class ClientSecretBasic(ClientAuthMethod):
 
     name = "client_secret_basic"
     handles = (AuthMethod.CLIENT_SECRET_BASIC.value,)
+    challenge = "Basic"
 
     def presented(self, req: TokenRequest) -> bool:
         return (req.authorization or "")[:6].lower() == "basic "
@@ -110,7 +113,6 @@ class ClientSecretPost(ClientAuthMethod):
 
     name = "client_secret_post"
     handles = (AuthMethod.CLIENT_SECRET_POST.value,)
-    challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
         return req.get("client_secret") is not None
@@ -134,7 +136,6 @@ class ClientAssertion(ClientAuthMethod):
 
     name = "client_assertion"
     handles = (AuthMethod.CLIENT_SECRET_JWT.value, AuthMethod.PRIVATE_KEY_JWT.value)
-    challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
         return (
@@ -270,7 +271,6 @@ class NoneAuth(ClientAuthMethod):
 
     name = "none"
     handles = (AuthMethod.NONE.value,)
-    challenge = "Bearer"
 
     def presented(self, req: TokenRequest) -> bool:
         return False

@@ -70,6 +70,9 @@ class GrantResult:
     # so a refresh may name another.
     granted_resources: tuple[str, ...] = ()
     granted_scopes: tuple[str, ...] | None = None
+    # Token exchange (RFC 8693): the access token must not outlive the tokens it was
+    # exchanged from (epoch seconds).
+    expires_at_most: int | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -64,6 +64,8 @@ def mint_access_token(
 ) -> AccessToken:
     now = int(time.time()) if now is None else now
     lifetime = access_token_lifetime(context.client, result.api)
+    if result.expires_at_most is not None:
+        lifetime = max(0, min(lifetime, result.expires_at_most - now))
     jti = secrets.new_identifier(16)
     claims: dict[str, Any] = {
         "iss": endpoints.issuer(),

@@ -72,7 +72,7 @@ class AccessTokens(TokenKind):
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or exp <= time.time():
             return False
-        if revocation.is_revoked(claims["jti"]):
+        if revocation.is_token_revoked(claims):
             return False
         if snapshots.get_client(claims["client_id"]) is None:
             return False

@@ -38,6 +38,9 @@ OPTIONAL_ENDPOINTS = {
 }
 
 
+JWT_AUTH_METHODS = frozenset({"client_secret_jwt", "private_key_jwt"})
+
+
 def metadata() -> dict[str, Any]:
     """Every member comes from the registries and settings that decide the behaviour: the
     grant registry, the client-authentication methods, the routes that are mounted."""
@@ -77,12 +80,17 @@ def metadata() -> dict[str, Any]:
     if register and oauth_settings.REGISTRATION in ("token", "open"):
         # RFC 8414 §2 / RFC 7591 §3: advertised only when registration is possible.
         data["registration_endpoint"] = register
-    if "revocation_endpoint" in data:
-        data["revocation_endpoint_auth_methods_supported"] = auth_methods
-    if "introspection_endpoint" in data:
-        data["introspection_endpoint_auth_methods_supported"] = [
-            m for m in auth_methods if m != "none"
-        ]
+    for endpoint, methods in (
+        ("revocation", auth_methods),
+        ("introspection", [m for m in auth_methods if m != "none"]),
+    ):
+        if f"{endpoint}_endpoint" not in data:
+            continue
+        data[f"{endpoint}_endpoint_auth_methods_supported"] = methods
+        # RFC 8414 §2: required when a listed method signs a JWT (the same client_auth
+        # authenticates clients at every endpoint, so the same algorithms apply).
+        if set(methods) & JWT_AUTH_METHODS:
+            data[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = assertion_algs
     return data
 
 
@@ -95,7 +103,9 @@ def _authorization_metadata() -> dict[str, Any]:
         "claims_supported": list(oauth_settings.CLAIMS_SUPPORTED),
         "code_challenge_methods_supported": pkce.supported_methods(),
         "authorization_response_iss_parameter_supported": True,
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        # select_account is accepted and handled as login (the person signs in again and may
+        # pick another account) but there is no account chooser, so it is not advertised.
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -39,7 +39,7 @@ class UserInfoAuthentication(AccessTokenAuthentication):
         if result is None:
             return None
         user, token_claims = result
-        if revocation.is_revoked(token_claims["jti"]):
+        if revocation.is_token_revoked(token_claims):
             failed = TokenAuthenticationFailed(
                 InvalidToken("The access token has been revoked."), token_claims.scheme
             )

@@ -77,7 +77,8 @@ def test_policy_saved_in_the_admin_applies_at_once(
     assert refused.json()["error"] == "invalid_target"
 
     url = reverse("admin:oauth_token_client_change", args=[gateway.pk])
-    saved = admin_client.post(url, _form(gateway, exchange_audiences=json.dumps([API])))
+    policy = [{"audience": API, "sources": [app.client_id]}]
+    saved = admin_client.post(url, _form(gateway, exchange_audiences=json.dumps(policy)))
     assert saved.status_code == 302
     response = token_request(exchange, auth=(gateway.client_id, secret))
     assert response.status_code == 200, response.content

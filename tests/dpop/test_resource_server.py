@@ -23,7 +23,7 @@ def assert_refused(response, error: str, description: str) -> None:
     assert response.json() == {"error": error, "error_description": description}
     challenge = response["WWW-Authenticate"]
     assert challenge.startswith(f'DPoP realm="oauth", error="{error}"')
-    assert 'algs="ES256 ES384 ES512 RS256 PS256 EdDSA"' in challenge
+    assert 'algs="ES256 ES384 ES512 RS256 PS256 EdDSA Ed25519"' in challenge
 
 
 def test_bound_token_with_a_valid_proof(api_client, dpop_token, proof_key):

@@ -322,6 +322,7 @@ def test_discovery_advertises_dpop_algorithms(api_client, signing_keys):
         "RS256",
         "PS256",
         "EdDSA",
+        "Ed25519",
     ]
 
 

@@ -213,7 +213,9 @@ def test_keys_can_come_from_the_issuers_jwks_uri(
         client, secret = make_client(
             name="Remote keys",
             grant_types=[GRANT],
-            trusted_issuers=[{"issuer": idp.issuer, "jwks_uri": uri}],
+            trusted_issuers=[
+                {"issuer": idp.issuer, "jwks_uri": uri, "subject_mapping": "username"}
+            ],
         )
         provisioning.grant(client, api, ["read:things"])
         for _ in range(2):

@@ -28,8 +28,14 @@ class Idp:
         return {"keys": [self.key.jwk]}
 
     def entry(self, **extra: Any) -> dict[str, Any]:
-        """A ``Client.trusted_issuers`` entry with the JWK Set inline."""
-        return {"issuer": self.issuer, "jwks": self.jwks, **extra}
+        """A ``Client.trusted_issuers`` entry with the JWK Set inline, whose subjects are
+        local usernames (``subject_mapping``: nothing maps without it)."""
+        return {
+            "issuer": self.issuer,
+            "jwks": self.jwks,
+            "subject_mapping": "username",
+            **extra,
+        }
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
