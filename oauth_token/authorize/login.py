@@ -8,6 +8,8 @@ Django's ``user_logged_in`` signal fires (:func:`record_auth_time`, connected in
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -39,16 +41,30 @@ def auth_time(request: HttpRequest) -> int:
     return int(last_login.timestamp()) if last_login else int(time.time())
 
 
-def request_reauthentication(request: HttpRequest) -> None:
-    """``prompt=login`` (OIDC Core §3.1.2.1): remember when a new login was asked for, so the
-    same authorization request, resumed after the login, knows it has been satisfied."""
-    request.session[REAUTH_KEY] = int(time.time())
+def _fingerprint(authorization_request: str) -> str:
+    return hashlib.sha256(authorization_request.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def reauthenticated(request: HttpRequest) -> bool:
-    """True once, after a login that happened since ``request_reauthentication``."""
-    asked = request.session.get(REAUTH_KEY)
-    if not isinstance(asked, int) or auth_time(request) < asked:
+def request_reauthentication(request: HttpRequest, authorization_request: str) -> None:
+    """``prompt=login`` or ``max_age`` (OIDC Core §3.1.2.1): remember when a new login was
+    asked for, and for which authorization request (its resume URL), so that this request,
+    resumed after the login, knows it has been satisfied, and no other one does."""
+    request.session[REAUTH_KEY] = {
+        "at": int(time.time()),
+        "for": _fingerprint(authorization_request),
+    }
+
+
+def reauthenticated(request: HttpRequest, authorization_request: str) -> bool:
+    """True once, for the authorization request that asked, after a login that happened
+    since it asked. A marker left by an abandoned request is not satisfied by a later login
+    made for a different request."""
+    marker = request.session.get(REAUTH_KEY)
+    if not isinstance(marker, dict) or not isinstance(marker.get("at"), int):
+        return False
+    if not hmac.compare_digest(str(marker.get("for")), _fingerprint(authorization_request)):
+        return False
+    if auth_time(request) < marker["at"]:
         return False
     del request.session[REAUTH_KEY]
     return True

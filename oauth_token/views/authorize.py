@@ -109,12 +109,14 @@ def proceed(request: HttpRequest, authz: AuthorizationRequest) -> HttpResponse:
     too_old = authz.max_age is not None and (
         authz.max_age == 0 or int(time.time()) - auth_time > authz.max_age
     )
-    if ("login" in authz.prompt or too_old) and not login.reauthenticated(request):
+    resume = resume_url(authz)
+    if ("login" in authz.prompt or too_old) and not login.reauthenticated(request, resume):
         if "none" in authz.prompt:
             raise LoginRequired("The authentication is older than max_age.")
-        # The login this leads to satisfies the request even if it took longer than max_age.
-        login.request_reauthentication(request)
-        return login.redirect_to_login(resume_url(authz), authz.login_hint)
+        # The login this leads to satisfies this request (and only this one) even if it took
+        # longer than max_age.
+        login.request_reauthentication(request, resume)
+        return login.redirect_to_login(resume, authz.login_hint)
     auth_time = login.auth_time(request)
     prompt = consent_prompt(authz, user)
     if consent.is_required(user, prompt, force="consent" in authz.prompt):

@@ -161,8 +161,9 @@ def test_max_age_zero_is_satisfied_by_the_login_it_leads_to(authorize, web_app, 
     log_in(browser, response)
     # Thirty slow seconds pass between the request, the login and the way back.
     session = browser.session
-    session[login.REAUTH_KEY] -= 30
-    session[login.SESSION_KEY] = session[login.REAUTH_KEY]
+    marker = session[login.REAUTH_KEY]
+    session[login.REAUTH_KEY] = {**marker, "at": marker["at"] - 30}
+    session[login.SESSION_KEY] = marker["at"] - 30
     session.save()
     assert assert_redirect_params(browser.get(next_url))["code"]
     # The next request with max_age=0 asks again.
