@@ -38,7 +38,7 @@ class ClientAuthenticationFailed(InvalidClient):
     """``invalid_client`` that knows why (for the ``client_authentication_failed`` event;
     the reason names the check, never the credential)."""
 
-    def __init__(self, description: str, *, scheme: str, reason: str):
+    def __init__(self, description: str, *, scheme: str | None, reason: str):
         super().__init__(description, scheme=scheme)
         self.reason = reason
 
