@@ -26,7 +26,15 @@ def test_metadata_names_exactly_the_resource_it_was_derived_from(api_client, mcp
         "authorization_servers": [ISSUER],
         "scopes_supported": ["tools:call"],
         "bearer_methods_supported": ["header"],
-        "dpop_signing_alg_values_supported": ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"],
+        "dpop_signing_alg_values_supported": [
+            "ES256",
+            "ES384",
+            "ES512",
+            "RS256",
+            "PS256",
+            "EdDSA",
+            "Ed25519",
+        ],
         "resource_name": "MCP tools",
     }
     assert response["Access-Control-Allow-Origin"] == "*"
