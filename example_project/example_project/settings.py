@@ -123,6 +123,9 @@ OAUTH_TOKEN = {
     # Dynamic client registration (RFC 7591): closed, token or open. `open` lets MCP clients
     # register themselves (see `manage.py mcp_demo`).
     "REGISTRATION": env.str("OAUTH_REGISTRATION", default="closed"),
+    # With a shared cache: how long a worker may go on trusting its snapshots of clients, APIs
+    # and keys before it checks for another process's change (0: on every request).
+    "CHANGE_CHECK_INTERVAL": env.float("OAUTH_CHANGE_CHECK_INTERVAL", default=1.0),
 }
 
 LOGGING = {

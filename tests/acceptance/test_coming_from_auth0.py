@@ -69,8 +69,13 @@ class Operator:
 def server(tmp_path: Path) -> Iterator[tuple[str, Operator]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # The operator expects each change on the very next request, so the server checks the shared
+    # cache's change generation on every request instead of within the default 1 s bound.
     env = example_env(
-        tmp_path, OAUTH_ISSUER=f"{base}/", CACHE_URL=f"filecache://{tmp_path / 'cache'}"
+        tmp_path,
+        OAUTH_ISSUER=f"{base}/",
+        CACHE_URL=f"filecache://{tmp_path / 'cache'}",
+        OAUTH_CHANGE_CHECK_INTERVAL="0",
     )
     log = tmp_path / "server.log"
     with log.open("w") as out:
