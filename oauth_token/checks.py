@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning
 from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils.module_loading import import_string
 
 from oauth_token.conf import DEFAULTS, oauth_settings
@@ -218,8 +219,6 @@ def _outbound_errors() -> list[Any]:
 
 
 def _migrations_pending() -> bool:
-    from django.db.migrations.executor import MigrationExecutor
-
     executor = MigrationExecutor(connection)
     targets = [n for n in executor.loader.graph.leaf_nodes() if n[0] == "oauth_token"]
     return bool(executor.migration_plan(targets))

@@ -66,9 +66,6 @@ FUNCTION_LEVEL_IMPORTS = {
     ("apps.py", "ready"),
     # redis is an optional dependency.
     ("views/base.py", "_cache_outage_types"),
-    # Still inside a function on main; the code side of issue 11 moves it to module level,
-    # then this entry goes.
-    ("checks.py", "_migrations_pending"),
 }
 DEPRECATED_PATHS = {
     "oauth_token.throttling.remote_addr": "oauth_token.core.lockout.remote_addr",
