@@ -173,15 +173,7 @@ def sign_assertion(
 ) -> str:
     """A client assertion with sensible defaults (iss = sub = client_id, aud = issuer,
     one minute of life, fresh jti); keyword claims override them, ``DROP`` removes one."""
-    now = int(time.time())
-    body: dict[str, Any] = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": ISSUER,
-        "iat": now,
-        "exp": now + 60,
-        "jti": secrets.token_urlsafe(16),
-    }
+    body = assertion_claims(client_id, aud=ISSUER)
     for name, value in claims.items():
         if value is DROP:
             body.pop(name, None)
