@@ -10,6 +10,7 @@ stores it as an ``AuditEvent``.
 Every signal is sent with ``sender`` = the model class involved (``Client`` for
 ``token_issued``, ``client_authentication_failed`` and ``client_registered``;
 ``RefreshTokenFamily`` for ``refresh_token_reused`` and a family's ``tokens_revoked``,
+``Client`` for the back-channel logout outcomes,
 ``RevokedAccessToken`` for an access token's; ``Consent``; ``SigningKey``; None for
 ``user_locked_out``, which has no row) and these keyword arguments:
 
@@ -26,6 +27,11 @@ Every signal is sent with ``sender`` = the model class involved (``Client`` for
 - ``user_logged_out``: ``user``, ``sid``, ``client_ids``, ``request`` (sent by the logout view).
 - ``client_registered``: ``client_id``, ``registration`` (``"dynamic"``, ``"command"`` or
   ``"admin"``), ``request``.
+- ``backchannel_logout_delivered`` / ``backchannel_logout_failed``: ``client_id``,
+  ``attempts`` (how many POSTs were made), ``reason`` (``"HTTP 200"``, ``"HTTP 500"``, the
+  outbound module's reason for no answer), never the logout token. Sent by the delivery thread
+  (OIDC Back-Channel Logout 1.0 §2.8), which starts after the logout's transaction committed
+  and runs in no transaction, so they are sent at once (:func:`send_now`); no ``request``.
 """
 
 import logging
@@ -46,6 +52,8 @@ consent_revoked = Signal()
 signing_key_rotated = Signal()
 user_logged_out = Signal()
 client_registered = Signal()
+backchannel_logout_delivered = Signal()
+backchannel_logout_failed = Signal()
 
 # Every public signal, by name (the events module connects its receivers to each).
 EVENT_NAMES = (
@@ -59,16 +67,21 @@ EVENT_NAMES = (
     "signing_key_rotated",
     "user_logged_out",
     "client_registered",
+    "backchannel_logout_delivered",
+    "backchannel_logout_failed",
 )
 
 __all__ = [
     "EVENT_NAMES",
+    "backchannel_logout_delivered",
+    "backchannel_logout_failed",
     "client_authentication_failed",
     "client_registered",
     "consent_granted",
     "consent_revoked",
     "refresh_token_reused",
     "send_after_commit",
+    "send_now",
     "signing_key_rotated",
     "token_issued",
     "tokens_revoked",
@@ -77,18 +90,21 @@ __all__ = [
 ]
 
 
+def send_now(signal: Signal, sender: Any, **payload: Any) -> None:
+    """Send ``signal`` at once, for a source that runs outside any transaction (a background
+    thread whose work began after a commit). A receiver that raises is logged and never fails
+    the caller."""
+    for receiver, outcome in signal.send_robust(sender, **payload):
+        if isinstance(outcome, Exception):
+            logger.error(
+                "oauth_token event receiver %s failed: %s",
+                getattr(receiver, "__qualname__", receiver),
+                type(outcome).__name__,
+            )
+
+
 def send_after_commit(signal: Signal, sender: Any, **payload: Any) -> None:
     """Send ``signal`` once the current transaction commits (at once outside of one), so a
     receiver never sees an event that was rolled back. A receiver that raises is logged and
     never fails the request that caused the event."""
-
-    def send() -> None:
-        for receiver, outcome in signal.send_robust(sender, **payload):
-            if isinstance(outcome, Exception):
-                logger.error(
-                    "oauth_token event receiver %s failed: %s",
-                    getattr(receiver, "__qualname__", receiver),
-                    type(outcome).__name__,
-                )
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_now(signal, sender, **payload))

@@ -11,34 +11,38 @@ Why a background thread and not a queue table: delivery must never hold the pers
 no task runner to rely on. Each delivery gets its own daemon thread that tries at most
 BACKCHANNEL_LOGOUT_ATTEMPTS times, waiting BACKCHANNEL_LOGOUT_RETRY_DELAY seconds before the
 first retry and twice as long before each further one; every attempt is bounded by the
-outbound deadline (OUTBOUND_TIMEOUT), so a thread lives a bounded time. The thread touches no
-database. The cost of this choice: a worker that is killed mid-retry loses the remaining
-attempts of its deliveries. A logout token expires within LOGOUT_TOKEN_LIFETIME anyway, so a
-late retry from a durable queue would be refused by the RP (§2.6 step 6 rejects expired
-tokens): durability would buy little.
+outbound deadline (OUTBOUND_TIMEOUT), so a thread lives a bounded time. Delivery itself reads
+no database; the outcome's receivers may (the audit log), so the thread closes its own
+connections when it ends. The cost of this choice: a worker that is killed mid-retry loses
+the remaining attempts of its deliveries. A logout token expires within LOGOUT_TOKEN_LIFETIME
+anyway, so a late retry from a durable queue would be refused by the RP (§2.6 step 6 rejects
+expired tokens): durability would buy little.
 
 What counts (§2.8): 200 (or any 2xx) is delivered; a 5xx or no answer in time is retried; a
 4xx (the RP refusing the token) or a redirect (never followed: the URI is wrong) is final.
 The request goes through ``core/outbound.py``, so a ``backchannel_logout_uri`` cannot be aimed
 at an internal address (SSRF) nor hold the thread past the outbound deadline.
 
-Outcomes are events on the ``oauth_token.events`` logger: ``backchannel_logout_delivered`` at
-INFO and ``backchannel_logout_failed`` at WARNING, with the client_id and the reason, never
-the token.
+Outcomes are public events (``oauth_token.signals``): ``backchannel_logout_delivered`` or
+``backchannel_logout_failed`` with the client_id, the number of attempts and the reason, never
+the token. Their receivers log one line each on ``oauth_token.events`` (the failure at WARNING)
+and, with AUDIT_LOG, store an audit event. The thread runs after the logout's commit and in no
+transaction, so it sends them at once.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connections
+
+from oauth_token import signals
 from oauth_token.conf import oauth_settings
 from oauth_token.core import outbound
-
-events = logging.getLogger("oauth_token.events")
+from oauth_token.models import Client
 
 DELIVERED = "delivered"
 REFUSED = "refused"
@@ -63,43 +67,43 @@ def attempt(notice: Notice) -> tuple[str, str]:
     except outbound.OutboundError as exc:
         return RETRY, exc.reason or "no response"
     if 200 <= status < 300:
-        return DELIVERED, str(status)
+        return DELIVERED, f"HTTP {status}"
     if status >= 500:
         return RETRY, f"HTTP {status}"
     return REFUSED, f"HTTP {status}"
 
 
 def deliver(notice: Notice) -> bool:
-    """Bounded retries of one delivery; logs the outcome as an event. True when delivered."""
+    """Bounded retries of one delivery, then its outcome as an event. True when delivered."""
     attempts = max(1, int(oauth_settings.BACKCHANNEL_LOGOUT_ATTEMPTS))
     delay = max(0.0, float(oauth_settings.BACKCHANNEL_LOGOUT_RETRY_DELAY))
-    reason = ""
-    for number in range(1, attempts + 1):
+    outcome, reason, number = RETRY, "", 0
+    while number < attempts:
+        if number:
+            time.sleep(delay)
+            delay *= 2
+        number += 1
         outcome, reason = attempt(notice)
-        if outcome == DELIVERED:
-            events.info(
-                "backchannel_logout_delivered client_id=%s attempts=%d",
-                notice.client_id,
-                number,
-                extra={"event": "backchannel_logout_delivered", "client_id": notice.client_id},
-            )
-            return True
-        if outcome == REFUSED or number == attempts:
+        if outcome != RETRY:
             break
-        time.sleep(delay)
-        delay *= 2
-    events.warning(
-        "backchannel_logout_failed client_id=%s attempts=%d reason=%s",
-        notice.client_id,
-        number,
-        reason,
-        extra={
-            "event": "backchannel_logout_failed",
-            "client_id": notice.client_id,
-            "reason": reason,
-        },
+    delivered = outcome == DELIVERED
+    signals.send_now(
+        signals.backchannel_logout_delivered if delivered else signals.backchannel_logout_failed,
+        Client,
+        client_id=notice.client_id,
+        attempts=number,
+        reason=reason,
     )
-    return False
+    return delivered
+
+
+def deliver_in_background(notice: Notice) -> None:
+    """The delivery thread: :func:`deliver`, then close the database connections its event
+    receivers opened (connections are per thread; nobody else would close these)."""
+    try:
+        deliver(notice)
+    finally:
+        connections.close_all()
 
 
 def notify(notices: Iterable[Notice]) -> list[threading.Thread]:
@@ -107,7 +111,10 @@ def notify(notices: Iterable[Notice]) -> list[threading.Thread]:
     threads = []
     for notice in notices:
         thread = threading.Thread(
-            target=deliver, args=(notice,), name="oauth_token-backchannel-logout", daemon=True
+            target=deliver_in_background,
+            args=(notice,),
+            name="oauth_token-backchannel-logout",
+            daemon=True,
         )
         thread.start()
         threads.append(thread)

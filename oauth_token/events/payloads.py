@@ -14,7 +14,14 @@ from django.http import HttpRequest
 from oauth_token.conf import oauth_settings
 
 # Events that record something refused or gone wrong; every other event is a success.
-FAILURES = frozenset({"refresh_token_reused", "client_authentication_failed", "user_locked_out"})
+FAILURES = frozenset(
+    {
+        "refresh_token_reused",
+        "client_authentication_failed",
+        "user_locked_out",
+        "backchannel_logout_failed",
+    }
+)
 
 
 @dataclass(frozen=True)

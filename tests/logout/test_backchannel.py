@@ -1,16 +1,23 @@
 """Back-channel logout (OIDC Back-Channel Logout 1.0): when a session ends, every client that
 took part in it and registered a ``backchannel_logout_uri`` receives a signed logout token,
-after commit, from a background thread with bounded retries; failures are events."""
+after commit, from a background thread with bounded retries; each outcome is a public event
+(``backchannel_logout_delivered`` / ``backchannel_logout_failed``), logged once and, with
+AUDIT_LOG, stored as an audit event."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import jwt
 import pytest
 
 from oauth_token import signals
-from oauth_token.models import RefreshTokenFamily
+from oauth_token.events import audit
+from oauth_token.models import AuditEvent, Client, RefreshTokenFamily
 from tests.authorize.helpers import API, oauth_settings_with
 from tests.logout.fixtures import decode, is_signed_in, logout_url, session_sid
 from tests.logout.rp import logout_receiver
@@ -39,12 +46,10 @@ def log_out(browser, django_capture_on_commit_callbacks):
 
 
 def events(caplog, name: str) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if getattr(r, "event", None) == name]
+    return [r for r in caplog.records if getattr(r, "oauth_event", None) == name]
 
 
 def wait_for_event(caplog, name: str) -> logging.LogRecord:
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         found = events(caplog, name)
@@ -52,6 +57,48 @@ def wait_for_event(caplog, name: str) -> logging.LogRecord:
             return found[0]
         time.sleep(0.02)
     raise AssertionError(f"no {name} event")
+
+
+class Outcomes:
+    """What the delivery threads sent on the two outcome signals: (signal name, sender,
+    payload)."""
+
+    NAMES = ("backchannel_logout_delivered", "backchannel_logout_failed")
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def receiver(self, name: str):
+        def receive(sender: Any, **kwargs: Any) -> None:
+            kwargs.pop("signal", None)
+            with self._lock:
+                self.sent.append((name, sender, kwargs))
+
+        return receive
+
+    def wait(self, count: int = 1) -> list[tuple[str, Any, dict[str, Any]]]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.sent) >= count:
+                    return list(self.sent)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} back-channel logout outcomes, got {self.sent}")
+
+
+@pytest.fixture
+def outcomes() -> Iterator[Outcomes]:
+    recorder = Outcomes()
+    for name in Outcomes.NAMES:
+        getattr(signals, name).connect(
+            recorder.receiver(name), weak=False, dispatch_uid=f"test-outcome-{name}"
+        )
+    try:
+        yield recorder
+    finally:
+        for name in Outcomes.NAMES:
+            getattr(signals, name).disconnect(dispatch_uid=f"test-outcome-{name}")
 
 
 def test_participant_receives_a_logout_token(browser, rp_client, sign_in_with, log_out, user):
@@ -114,52 +161,153 @@ def test_the_logout_response_does_not_wait_for_the_rp(browser, rp_client, sign_i
         rp.release.set()
 
 
-def test_a_failed_delivery_is_retried(browser, rp_client, sign_in_with, log_out, caplog):
+def test_delivery_is_an_event(browser, rp_client, sign_in_with, log_out, outcomes, caplog):
     caplog.set_level(logging.INFO, logger="oauth_token.events")
+    with logout_receiver() as rp:
+        signed_in = sign_in_with(*rp_client(backchannel_logout_uri=rp.url))
+        log_out(signed_in.id_token)
+        [(name, sender, payload)] = outcomes.wait(1)
+        token = rp.logout_tokens(1)[0]
+    assert (name, sender) == ("backchannel_logout_delivered", Client)
+    assert payload == {
+        "client_id": signed_in.client.client_id,
+        "attempts": 1,
+        "reason": "HTTP 200",
+    }
+    [line] = events(caplog, "backchannel_logout_delivered")  # one log line, from the receiver
+    assert line.levelno == logging.INFO and line.oauth_outcome == "success"
+    assert line.oauth_client_id == signed_in.client.client_id
+    assert token not in line.getMessage() + repr(line.oauth_details)
+
+
+def test_a_failed_delivery_is_retried(browser, rp_client, sign_in_with, log_out, outcomes):
     with logout_receiver(503, 200) as rp:
         signed_in = sign_in_with(*rp_client(backchannel_logout_uri=rp.url))
         log_out(signed_in.id_token)
         first, second = rp.logout_tokens(2)
-        record = wait_for_event(caplog, "backchannel_logout_delivered")
+        [(name, _, payload)] = outcomes.wait(1)
     assert first == second
-    assert record.client_id == signed_in.client.client_id
-    assert not events(caplog, "backchannel_logout_failed")
+    assert name == "backchannel_logout_delivered"
+    assert payload == {"client_id": signed_in.client.client_id, "attempts": 2, "reason": "HTTP 200"}
 
 
+@pytest.mark.parametrize("attempts", [3, 2])
 def test_retries_are_bounded_and_failure_is_an_event(
-    browser, rp_client, sign_in_with, log_out, caplog
+    browser, rp_client, sign_in_with, log_out, outcomes, caplog, settings, attempts
 ):
+    """A 5xx is retried up to BACKCHANNEL_LOGOUT_ATTEMPTS (3 by default)."""
     caplog.set_level(logging.INFO, logger="oauth_token.events")
+    if attempts != 3:
+        settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "BACKCHANNEL_LOGOUT_ATTEMPTS": attempts}
     with logout_receiver(500) as rp:
         signed_in = sign_in_with(*rp_client(backchannel_logout_uri=rp.url))
         log_out(signed_in.id_token)
-        record = wait_for_event(caplog, "backchannel_logout_failed")
-        assert len(rp.received) == 3  # BACKCHANNEL_LOGOUT_ATTEMPTS
-    assert record.levelno == logging.WARNING
-    assert record.client_id == signed_in.client.client_id and record.reason == "HTTP 500"
-    assert signed_in.id_token not in record.getMessage()
-    assert rp.received[0]["form"]["logout_token"][0] not in record.getMessage()
+        [(name, _, payload)] = outcomes.wait(1)
+        assert len(rp.received) == attempts
+        token = rp.received[0]["form"]["logout_token"][0]
+    assert name == "backchannel_logout_failed"
+    assert payload == {
+        "client_id": signed_in.client.client_id,
+        "attempts": attempts,
+        "reason": "HTTP 500",
+    }
+    [record] = events(caplog, "backchannel_logout_failed")
+    assert record.levelno == logging.WARNING and record.oauth_outcome == "failure"
+    assert record.oauth_client_id == signed_in.client.client_id
+    assert {k: record.oauth_details[k] for k in payload} == payload
+    for secret in (signed_in.id_token, token):
+        assert secret not in record.getMessage() + repr(record.oauth_details)
 
 
-def test_a_refusal_is_final(browser, rp_client, sign_in_with, log_out, caplog):
-    caplog.set_level(logging.INFO, logger="oauth_token.events")
-    with logout_receiver(400) as rp:
+def test_a_refusal_is_final(browser, rp_client, sign_in_with, log_out, outcomes):
+    with logout_receiver(400, 200) as rp:
         signed_in = sign_in_with(*rp_client(backchannel_logout_uri=rp.url))
         log_out(signed_in.id_token)
-        record = wait_for_event(caplog, "backchannel_logout_failed")
+        [(name, _, payload)] = outcomes.wait(1)
         assert len(rp.received) == 1
-    assert record.reason == "HTTP 400"
+    assert name == "backchannel_logout_failed"
+    assert payload == {"client_id": signed_in.client.client_id, "attempts": 1, "reason": "HTTP 400"}
 
 
-def test_an_unreachable_rp_is_a_failure_event(browser, rp_client, sign_in_with, log_out, caplog):
+def test_an_unreachable_rp_is_a_failure_event(
+    browser, rp_client, sign_in_with, log_out, outcomes, caplog
+):
     caplog.set_level(logging.INFO, logger="oauth_token.events")
     with logout_receiver() as rp:
         url = rp.url
     signed_in = sign_in_with(*rp_client(backchannel_logout_uri=url))
     log_out(signed_in.id_token)
-    assert wait_for_event(caplog, "backchannel_logout_failed").client_id == (
+    [(name, _, payload)] = outcomes.wait(1)
+    assert name == "backchannel_logout_failed"
+    assert payload["client_id"] == signed_in.client.client_id and payload["attempts"] == 3
+    assert payload["reason"]
+    assert wait_for_event(caplog, "backchannel_logout_failed").oauth_client_id == (
         signed_in.client.client_id
     )
+
+
+def wait_for_audit_event(name: str) -> AuditEvent:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        row = AuditEvent.objects.filter(event=name).first()
+        if row is not None:
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"no {name} audit event")
+
+
+def assert_outcome_rows(delivered: AuditEvent, failed: AuditEvent, ok: Any, gone: Any) -> None:
+    for row, outcome, signed_in, reason in (
+        (delivered, "success", ok, "HTTP 200"),
+        (failed, "failure", gone, "HTTP 410"),
+    ):
+        assert (row.outcome, row.client_id) == (outcome, signed_in.client.client_id)
+        assert (row.ip, row.user_agent) == ("", "")  # no request behind a delivery
+        assert {k: row.details[k] for k in ("client_id", "attempts", "reason")} == {
+            "client_id": signed_in.client.client_id,
+            "attempts": 1,
+            "reason": reason,
+        }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_are_audit_events_written_by_the_delivery_thread(
+    browser, rp_client, sign_in_with, log_out, outcomes, settings
+):
+    """With AUDIT_LOG_BATCH_SIZE 1 each event is written where it is sent: here the delivery
+    thread, which has no request and runs after the commit (and closes its connection)."""
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "AUDIT_LOG": True, "AUDIT_LOG_BATCH_SIZE": 1}
+    with logout_receiver() as rp, logout_receiver(410) as gone_rp:
+        ok = sign_in_with(*rp_client("Delivered", backchannel_logout_uri=rp.url))
+        gone = sign_in_with(*rp_client("Gone", backchannel_logout_uri=gone_rp.url))
+        log_out(ok.id_token)
+        outcomes.wait(2)
+        delivered = wait_for_audit_event("backchannel_logout_delivered")
+        failed = wait_for_audit_event("backchannel_logout_failed")
+    assert_outcome_rows(delivered, failed, ok, gone)
+
+
+def test_outcomes_reach_the_buffered_audit_writer(
+    browser, rp_client, sign_in_with, log_out, outcomes, settings
+):
+    """With a batch size above 1 the delivery thread only hands its events to the process's
+    audit writer, which stores them with the rest."""
+    settings.OAUTH_TOKEN = {
+        **settings.OAUTH_TOKEN,
+        "AUDIT_LOG": True,
+        "AUDIT_LOG_BATCH_SIZE": 50,
+        "AUDIT_LOG_FLUSH_INTERVAL": 3600,
+    }
+    audit.writer.flush()
+    with logout_receiver() as rp, logout_receiver(410) as gone_rp:
+        ok = sign_in_with(*rp_client("Delivered", backchannel_logout_uri=rp.url))
+        gone = sign_in_with(*rp_client("Gone", backchannel_logout_uri=gone_rp.url))
+        log_out(ok.id_token)
+        outcomes.wait(2)
+    assert audit.writer.flush() >= 2
+    delivered = AuditEvent.objects.get(event="backchannel_logout_delivered")
+    failed = AuditEvent.objects.get(event="backchannel_logout_failed")
+    assert_outcome_rows(delivered, failed, ok, gone)
 
 
 def test_user_logged_out_signal(browser, rp_client, sign_in_with, log_out, user):

@@ -178,13 +178,17 @@ def test_ssrf_via_backchannel_logout_uri_to_an_internal_address(
         with django_capture_on_commit_callbacks(execute=True):
             response = browser.get(logout_url(id_token_hint=signed_in.id_token))
         assert response.status_code == 200 and not is_signed_in(browser)
+
+        def failures() -> list[logging.LogRecord]:
+            return [
+                r
+                for r in caplog.records
+                if getattr(r, "oauth_event", "") == "backchannel_logout_failed"
+            ]
+
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not [
-            r for r in caplog.records if getattr(r, "event", "") == "backchannel_logout_failed"
-        ]:
+        while time.monotonic() < deadline and not failures():
             time.sleep(0.02)
-        [failed] = [
-            r for r in caplog.records if getattr(r, "event", "") == "backchannel_logout_failed"
-        ]
-        assert failed.client_id == signed_in.client.client_id
+        [failed] = failures()
+        assert failed.oauth_client_id == signed_in.client.client_id
         assert internal.received == []
