@@ -3,7 +3,10 @@
 
 A missing scope is 403 ``insufficient_scope`` with a ``WWW-Authenticate`` challenge naming the
 scopes needed, and the RFC 6750 JSON body; no access token at all is 401 with the bare
-challenge (:class:`~oauth_token.authentication.TokenRequired`).
+challenge (:class:`~oauth_token.authentication.TokenRequired`). Where the resource publishes
+RFC 9728 metadata, the 403 challenge points at it too (``resource_metadata``, §5.1), as the
+401s do: a client stepping up (the MCP authorization spec's scope challenge) learns both the
+scopes to ask for and where to find the authorization server.
 """
 
 from __future__ import annotations
@@ -16,18 +19,28 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from oauth_token.authentication import TokenRequired, challenge
+from oauth_token.authentication import TokenRequired, challenge, published_metadata
 from oauth_token.errors import InsufficientScope
 from oauth_token.tokens.access_tokens import AccessTokenClaims
 
 
 class InsufficientScopeDenied(exceptions.PermissionDenied):
-    """403 ``insufficient_scope`` with its challenge (RFC 6750 §3.1)."""
+    """403 ``insufficient_scope`` with its challenge (RFC 6750 §3.1): ``scope`` names every
+    scope the request needs, ``resource_metadata`` the resource's RFC 9728 metadata when it
+    publishes any (§5.1)."""
 
-    def __init__(self, missing: Sequence[str], required: Sequence[str], scheme: str):
+    def __init__(
+        self,
+        missing: Sequence[str],
+        required: Sequence[str],
+        scheme: str,
+        metadata_url: str | None = None,
+    ):
         error = InsufficientScope(f"The access token lacks the scope(s): {' '.join(missing)}.")
         super().__init__(detail={"error": error.error, "error_description": error.description})
-        self.auth_header = challenge(scheme, error, scope=" ".join(required))
+        self.auth_header = challenge(
+            scheme, error, scope=" ".join(required), metadata_url=metadata_url
+        )
 
 
 def _required_for(view: Any, request: Request) -> tuple[str, ...]:
@@ -52,7 +65,9 @@ def _check_scopes(request: Request, required: Sequence[str], *, permissions: boo
     held = claims.permissions if permissions else claims.scopes
     missing = [s for s in required if s not in held]
     if missing:
-        raise InsufficientScopeDenied(missing, required, claims.scheme)
+        raise InsufficientScopeDenied(
+            missing, required, claims.scheme, metadata_url=published_metadata(request)
+        )
     return True
 
 

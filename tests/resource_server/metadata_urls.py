@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from oauth_token.permissions import HasPermission, HasScope
 from oauth_token.views import ProtectedResourceMetadataView
 from tests.resource_server.views import Protected
 
@@ -24,6 +25,20 @@ class Unpublished(Protected):
     token_audience = "https://api.example.com"
 
 
+class McpTools(Protected):
+    token_audience = MCP
+    permission_classes = [HasScope("tools:call", "tools:list")]
+
+
+class McpAdmin(Protected):
+    token_audience = MCP
+    permission_classes = [HasPermission("tools:admin")]
+
+
+class ExplicitMetadata(Unpublished):
+    resource_metadata_url = "https://rs.example.com/.well-known/oauth-protected-resource"
+
+
 urlpatterns = [
     path("", include("oauth_token.urls")),
     path(f"{WELL_KNOWN}/mcp", ProtectedResourceMetadataView.as_view(resource=MCP)),
@@ -35,4 +50,7 @@ urlpatterns = [
     path("mcp", Mcp.as_view()),
     path("api/things", Things.as_view()),
     path("api/unpublished", Unpublished.as_view()),
+    path("mcp/tools", McpTools.as_view()),
+    path("mcp/admin", McpAdmin.as_view()),
+    path("api/explicit", ExplicitMetadata.as_view()),
 ]

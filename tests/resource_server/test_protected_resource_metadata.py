@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_token.registry import provisioning
+from tests.dpop_helpers import ProofKey
 from tests.resource_server.metadata_urls import MCP, THINGS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.resource_server.metadata_urls")]
@@ -80,3 +81,82 @@ def test_401_of_a_resource_without_published_metadata_names_none(api_client):
     response = api_client.get("/api/unpublished")
     assert response.status_code == 401
     assert "resource_metadata" not in response["WWW-Authenticate"]
+
+
+# --- 403 insufficient_scope: the step-up challenge (RFC 6750 §3.1, RFC 9728 §5.1) -------------
+
+
+def step_up_challenge(metadata: str | None, lacking: str, required: str) -> str:
+    pointer = f'resource_metadata="{metadata}", ' if metadata else ""
+    return (
+        f'Bearer realm="oauth", {pointer}error="insufficient_scope", '
+        f'error_description="The access token lacks the scope(s): {lacking}.", '
+        f'scope="{required}"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "audience", "metadata"),
+    [
+        ("/mcp", MCP, MCP_METADATA),
+        (
+            "/api/things",
+            THINGS,
+            "http://testserver/.well-known/oauth-protected-resource/api/things",
+        ),
+        (
+            "/api/explicit",
+            "https://api.example.com",
+            "https://rs.example.com/.well-known/oauth-protected-resource",
+        ),
+        ("/api/unpublished", "https://api.example.com", None),
+    ],
+)
+def test_403_insufficient_scope_names_the_scopes_and_the_metadata(
+    api_client, forge, path, audience, metadata
+):
+    token = forge(aud=audience, scope="profile")
+    response = api_client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "The access token lacks the scope(s): read:things.",
+    }
+    assert response["WWW-Authenticate"] == step_up_challenge(metadata, "read:things", "read:things")
+
+
+def test_step_up_challenge_names_every_scope_needed_not_only_the_missing_one(api_client, forge):
+    """The MCP step-up: the client asks again for what the scope parameter names, so it lists
+    all the request needs (a token holding tools:list still needs tools:call with it)."""
+    token = forge(aud=MCP, scope="tools:list")
+    response = api_client.get("/mcp/tools", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == step_up_challenge(
+        MCP_METADATA, "tools:call", "tools:call tools:list"
+    )
+
+
+def test_rbac_permission_challenge_points_at_the_metadata(api_client, forge):
+    token = forge(aud=MCP, scope="tools:call", permissions=["tools:call"])
+    response = api_client.get("/mcp/admin", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == step_up_challenge(
+        MCP_METADATA, "tools:admin", "tools:admin"
+    )
+
+
+def test_enough_scope_passes(api_client, forge):
+    token = forge(aud=MCP, scope="tools:call tools:list")
+    assert api_client.get("/mcp/tools", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_dpop_step_up_challenge_uses_the_dpop_scheme_and_points_at_the_metadata(api_client, forge):
+    key = ProofKey()
+    token = forge(aud=MCP, scope="tools:list", cnf={"jkt": key.jkt})
+    proof = key.proof("GET", "http://testserver/mcp/tools", access_token=token)
+    response = api_client.get("/mcp/tools", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"].startswith(
+        f'DPoP realm="oauth", resource_metadata="{MCP_METADATA}", error="insufficient_scope", '
+    )
+    assert 'scope="tools:call tools:list", algs="' in response["WWW-Authenticate"]
