@@ -441,6 +441,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         + _hook_errors()
         + _authorize_errors()
         + _registration_errors()
+        + _client_metadata_errors()
     )
 
 
@@ -455,6 +456,37 @@ def _registration_errors() -> list[Any]:
             )
         ]
     return []
+
+
+def _client_metadata_errors() -> list[Any]:
+    """Client ID Metadata Documents: an on/off switch, a positive size limit, cache bounds
+    with MIN <= MAX, and a CA file that exists when one is named."""
+    user = oauth_settings.user_settings
+    problems = []
+    if not isinstance(user.get("CLIENT_ID_METADATA_DOCUMENTS", False), bool):
+        problems.append("CLIENT_ID_METADATA_DOCUMENTS must be True or False")
+    numbers: dict[str, int] = {}
+    for name, smallest in (
+        ("CLIENT_ID_METADATA_DOCUMENT_MAX_BYTES", 1),
+        ("CLIENT_ID_METADATA_DOCUMENT_MIN_CACHE_SECONDS", 1),
+        ("CLIENT_ID_METADATA_DOCUMENT_MAX_CACHE_SECONDS", 1),
+    ):
+        value = user.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value < smallest:
+            problems.append(f"{name} must be an integer of at least {smallest}")
+        else:
+            numbers[name] = value
+    low = numbers.get("CLIENT_ID_METADATA_DOCUMENT_MIN_CACHE_SECONDS")
+    high = numbers.get("CLIENT_ID_METADATA_DOCUMENT_MAX_CACHE_SECONDS")
+    if low is not None and high is not None and low > high:
+        problems.append(
+            "CLIENT_ID_METADATA_DOCUMENT_MIN_CACHE_SECONDS must not exceed "
+            "CLIENT_ID_METADATA_DOCUMENT_MAX_CACHE_SECONDS"
+        )
+    ca_file = user.get("OUTBOUND_CA_FILE")
+    if ca_file is not None and not (isinstance(ca_file, str) and os.path.isfile(ca_file)):
+        problems.append("OUTBOUND_CA_FILE must be None or the path of a PEM file")
+    return [Error(f"OAUTH_TOKEN: {p}.", id="oauth_token.E160") for p in problems]
 
 
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:

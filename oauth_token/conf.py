@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOUND_MAX_BYTES": 256 * 1024,
     "OUTBOUND_FAILURE_CACHE_SECONDS": 30,
     "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": False,
+    # A PEM file of the certificate authorities outbound https trusts instead of the system's
+    # (an internal CA; the tests' own); None = the system's trust store.
+    "OUTBOUND_CA_FILE": None,
     # Former name of OUTBOUND_TIMEOUT, still honoured when OUTBOUND_TIMEOUT is not set.
     "JWKS_FETCH_TIMEOUT": 3.0,
     # Cache alias for replay caches, nonces, throttles and cached lookups.
@@ -184,6 +187,14 @@ DEFAULTS: dict[str, Any] = {
     "REGISTRATION_MAX_PER_IP": 20,
     "REGISTRATION_WINDOW": 3600,
     "INITIAL_ACCESS_TOKEN_LIFETIME": 86400,
+    # Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): when on, a
+    # client_id that is an https URL names the client's metadata, fetched from that URL through
+    # core/outbound.py (at most MAX_BYTES), validated, and cached as its HTTP headers say, but
+    # never for less than MIN nor more than MAX_CACHE_SECONDS. Such clients are public.
+    "CLIENT_ID_METADATA_DOCUMENTS": False,
+    "CLIENT_ID_METADATA_DOCUMENT_MAX_BYTES": 5 * 1024,
+    "CLIENT_ID_METADATA_DOCUMENT_MIN_CACHE_SECONDS": 60,
+    "CLIENT_ID_METADATA_DOCUMENT_MAX_CACHE_SECONDS": 86400,
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
     # Claims hooks (like Auth0 Actions' setCustomClaim): dotted paths of f(claims, context)

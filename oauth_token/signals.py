@@ -25,8 +25,9 @@ Every signal is sent with ``sender`` = the model class involved (``Client`` for
 - ``consent_granted`` / ``consent_revoked``: ``client_id``, ``user``, ``scopes``, ``request``.
 - ``signing_key_rotated``: ``current_kid``, ``next_kid``, ``alg``.
 - ``user_logged_out``: ``user``, ``sid``, ``client_ids``, ``request`` (sent by the logout view).
-- ``client_registered``: ``client_id``, ``registration`` (``"dynamic"``, ``"command"`` or
-  ``"admin"``), ``request``.
+- ``client_registered``: ``client_id``, ``registration`` (``"dynamic"``, ``"command"``,
+  ``"admin"``, or ``"metadata_document"`` when a Client ID Metadata Document is first
+  fetched), ``request``.
 - ``backchannel_logout_delivered`` / ``backchannel_logout_failed``: ``client_id``,
   ``attempts`` (how many POSTs were made), ``reason`` (``"HTTP 200"``, ``"HTTP 500"``, the
   outbound module's reason for no answer), never the logout token. Sent by the delivery thread

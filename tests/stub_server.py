@@ -8,6 +8,9 @@ start in-process:
 - ``LocalSite``: one document for every path: a client's or a trusted issuer's JWK Set (the
   ``jwks_server`` fixture), an attacker's site, or the page a redirect_uri lands on.
 
+``stub_server(tls=...)`` and ``serve(handle, tls=...)`` speak https with a certificate from
+``tests/tls.py`` (trusted by the outbound module through ``OUTBOUND_CA_FILE``).
+
 Both bind a free port (parallel test processes never collide) and stop at once:
 ``serve_forever`` polls for shutdown every 50 ms (the standard library's 0.5 s added half a
 second to every test that started one) and closing does not wait for request threads."""
@@ -15,6 +18,7 @@ second to every test that started one) and closing does not wait for request thr
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -97,9 +101,10 @@ class StubServer:
     routes: dict[str, Behaviour] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     port: int = 0
+    scheme: str = "http"
 
     def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def paths(self) -> list[str]:
         return [h.path for h in self.hits]
@@ -110,10 +115,10 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
 
-def serve(handle: Behaviour) -> _Server:
+def serve(handle: Behaviour, tls: ssl.SSLContext | None = None) -> _Server:
     """Start answering every GET and POST with ``handle`` on a free 127.0.0.1 port (the
     building block of ``stub_server`` and ``LocalSite``, and of special-purpose servers such as
-    tests/logout/rp.py); stop it with ``shut_down``."""
+    tests/logout/rp.py), over TLS with a server context ``tls``; stop it with ``shut_down``."""
 
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
@@ -125,6 +130,10 @@ def serve(handle: Behaviour) -> _Server:
             pass
 
     server = _Server(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        # The handshake runs in accept(); one a client aborts (an untrusted certificate) is an
+        # OSError there, which socketserver drops.
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
@@ -137,8 +146,10 @@ def shut_down(server: _Server) -> None:
 
 
 @contextmanager
-def stub_server(routes: dict[str, Behaviour] | None = None) -> Iterator[StubServer]:
-    stub = StubServer(dict(routes or {}))
+def stub_server(
+    routes: dict[str, Behaviour] | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[StubServer]:
+    stub = StubServer(dict(routes or {}), scheme="https" if tls is not None else "http")
 
     def handle(handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -147,7 +158,7 @@ def stub_server(routes: dict[str, Behaviour] | None = None) -> Iterator[StubServ
         behaviour = stub.routes.get(handler.path.split("?")[0], respond(404, {"error": "none"}))
         behaviour(handler)
 
-    server = serve(handle)
+    server = serve(handle, tls)
     stub.port = int(server.server_address[1])
     try:
         yield stub

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -101,8 +102,9 @@ def prompt_for(
 
 def is_required(user: Any, prompt: ConsentPrompt, *, force: bool = False) -> bool:
     """True when the page must be shown: forced, or a third-party client asks for scopes this
-    person has not allowed it yet."""
-    if force:
+    person has not allowed it yet. A client described by a metadata document is asked about
+    every time: its document, and so what the person was shown, may have changed since."""
+    if force or prompt.client.from_metadata_document:
         return True
     if prompt.client.first_party:
         return False
@@ -220,6 +222,13 @@ def render(
     the right person can sign in and answer it."""
     context = {
         "client_name": prompt.client.name,
+        # draft-ietf-oauth-client-id-metadata-document, "OAuth Phishing Attacks": the host of
+        # a URL client_id is shown, so a name alone cannot pass for another application.
+        "client_host": (
+            urlsplit(prompt.client.client_id).hostname
+            if prompt.client.from_metadata_document
+            else None
+        ),
         "api": prompt.api,
         "more_apis": prompt.more_apis,
         "scopes": prompt.items(),

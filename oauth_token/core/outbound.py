@@ -23,8 +23,10 @@ all in this one module so that no caller can forget one:
 
 Public API:
 
-- :func:`get_json` — GET a JSON object (e.g. a JWK Set, RFC 7517 §5; a client metadata
-  document), with an optional shape check; success may be cached by the caller's choice.
+- :func:`get_json` — GET a JSON object (e.g. a JWK Set, RFC 7517 §5), with an optional
+  shape check; success may be cached by the caller's choice.
+- :func:`fetch_json` — the same, with the response's headers, for callers that cache as the
+  remote side says (a Client ID Metadata Document); :func:`freshness_lifetime` reads them.
 - :func:`post_form` — POST ``application/x-www-form-urlencoded`` (e.g. an OIDC Back-Channel
   Logout 1.0 §2.5 logout token) and return the status code; same guards, no failure caching.
 """
@@ -39,7 +41,8 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -172,7 +175,7 @@ class _Connection(http.client.HTTPConnection):
             if self._target.scheme != "https":
                 self.sock = raw
                 return
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=oauth_settings.OUTBOUND_CA_FILE)
             context.sslsocket_class = _TlsSocket
             raw.settimeout(_remaining(self._deadline))
             tls = context.wrap_socket(raw, server_hostname=self._target.host)
@@ -189,7 +192,7 @@ class _Connection(http.client.HTTPConnection):
 
 def _exchange(
     method: str, uri: str, body: bytes | None, headers: Mapping[str, str], max_bytes: int
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes, dict[str, str]]:
     deadline = time.monotonic() + float(oauth_settings.OUTBOUND_TIMEOUT)
     target = _resolve(uri, deadline)
     connection = _Connection(target, deadline)
@@ -211,7 +214,8 @@ def _exchange(
         connection.close()
     if len(raw) > max_bytes:
         raise OutboundError("response too large")
-    return response.status, raw
+    received = {name.lower(): value for name, value in response.getheaders()}
+    return response.status, raw, received
 
 
 def _failure_key(uri: str) -> str:
@@ -221,6 +225,15 @@ def _failure_key(uri: str) -> str:
 def _log(reason: str, uri: str) -> None:
     host = urlsplit(uri).hostname or "?"
     logger.warning("oauth_token outbound request to host %s failed: %s", host, reason)
+
+
+@dataclass(frozen=True)
+class RemoteJson:
+    """A JSON object fetched by :func:`fetch_json`, with the response's headers (names in
+    lower case), e.g. for :func:`freshness_lifetime`."""
+
+    document: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def get_json(
@@ -235,11 +248,21 @@ def get_json(
     shape: a document it rejects is a failure like any other, with the same message and the
     same failure caching. The caller decides whether to cache successes (a JWK Set is cached
     by ``core.jwks``)."""
+    return fetch_json(uri, valid=valid, max_bytes=max_bytes).document
+
+
+def fetch_json(
+    uri: str,
+    *,
+    valid: Callable[[dict[str, Any]], bool] | None = None,
+    max_bytes: int | None = None,
+) -> RemoteJson:
+    """:func:`get_json`, returning the response's headers with the document."""
     if cache.get(_failure_key(uri)):
         raise OutboundError(GENERIC_MESSAGE)
     limit = int(max_bytes or oauth_settings.OUTBOUND_MAX_BYTES)
     try:
-        status, raw = _exchange("GET", uri, None, {"Accept": "application/json"}, limit)
+        status, raw, headers = _exchange("GET", uri, None, {"Accept": "application/json"}, limit)
         if status != 200:
             raise OutboundError(f"status {status}")
         try:
@@ -252,7 +275,37 @@ def get_json(
         _log(exc.reason, uri)
         cache.set(_failure_key(uri), True, int(oauth_settings.OUTBOUND_FAILURE_CACHE_SECONDS))
         raise
-    return document
+    return RemoteJson(document, headers)
+
+
+def freshness_lifetime(headers: Mapping[str, str]) -> int | None:
+    """Seconds a response stays fresh by its headers (RFC 9111 §4.2.1, minus ``Age``, §4.2.3):
+    ``no-store`` or ``no-cache`` → 0, else ``max-age``, else ``Expires`` minus ``Date`` (an
+    unparseable ``Expires`` means already stale, §5.3); None when the headers do not say.
+    Header names are in lower case, as :func:`fetch_json` returns them."""
+    directives: dict[str, str] = {}
+    for part in headers.get("cache-control", "").split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name.strip().lower()] = value.strip().strip('"')
+    if "no-store" in directives or "no-cache" in directives:
+        return 0
+    age = _seconds(headers.get("age", "")) or 0
+    if "max-age" in directives:
+        max_age = _seconds(directives["max-age"])
+        return 0 if max_age is None else max(0, max_age - age)
+    if "expires" not in headers:
+        return None
+    try:
+        expires = parsedate_to_datetime(headers["expires"]).timestamp()
+        date = parsedate_to_datetime(headers["date"]).timestamp() if "date" in headers else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0
+    return max(0, int(expires - (date if date is not None else time.time())) - age)
+
+
+def _seconds(value: str) -> int | None:
+    """A delta-seconds value (RFC 9111 §1.2.2), or None when it is not one."""
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def post_form(uri: str, data: Mapping[str, str], *, max_bytes: int = 16 * 1024) -> int:
@@ -261,7 +314,7 @@ def post_form(uri: str, data: Mapping[str, str], *, max_bytes: int = 16 * 1024) 
     discarded. Raises :class:`OutboundError` when no response arrived in time."""
     body = urlencode(dict(data)).encode("ascii")
     try:
-        status, _ = _exchange(
+        status, _, _ = _exchange(
             "POST",
             uri,
             body,

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from oauth_token.conf import oauth_settings
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH
 
 # Events that record something refused or gone wrong; every other event is a success.
 FAILURES = frozenset(
@@ -52,7 +53,7 @@ def build(name: str, kwargs: Mapping[str, Any]) -> Event:
         name=name,
         outcome="failure" if name in FAILURES else "success",
         actor=_actor(kwargs),
-        client_id=str(kwargs.get("client_id") or "")[:64],
+        client_id=str(kwargs.get("client_id") or "")[:CLIENT_ID_MAX_LENGTH],
         ip=_ip(request),
         user_agent=_user_agent(request),
         details=details,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH
+
 
 class AuditEvent(models.Model):
     SUCCESS, FAILURE = "success", "failure"
@@ -19,7 +21,7 @@ class AuditEvent(models.Model):
     actor = models.CharField(
         max_length=255, blank=True, db_index=True, help_text="The user (or subject) involved."
     )
-    client_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True, db_index=True)
     ip = models.CharField(max_length=64, blank=True, verbose_name="IP address")
     user_agent = models.CharField(max_length=512, blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="The event's payload.")

@@ -25,6 +25,11 @@ SECRET_AUTH_METHODS = frozenset(
 )
 
 
+# Long enough for a Client Identifier URL (draft-ietf-oauth-client-id-metadata-document §3),
+# short enough for a unique index on every database Django supports.
+CLIENT_ID_MAX_LENGTH = 255
+
+
 def _new_client_id() -> str:
     return new_alphanumeric(32)
 
@@ -33,7 +38,9 @@ class Client(models.Model):
     """An OAuth client. Its secret exists only as a SHA-256 digest (plus, for
     ``client_secret_jwt`` where the server must hold the HMAC key, sealed with the KEK)."""
 
-    client_id = models.CharField("client ID", max_length=64, unique=True, default=_new_client_id)
+    client_id = models.CharField(
+        "client ID", max_length=CLIENT_ID_MAX_LENGTH, unique=True, default=_new_client_id
+    )
     name = models.CharField(max_length=200)
     client_type = models.CharField(
         max_length=12, choices=ClientType.choices, default=ClientType.CONFIDENTIAL
@@ -115,6 +122,15 @@ class Client(models.Model):
             '"jwks_uri": "https://idp.example.com/jwks.json"}] (or "jwks": {...}; optional '
             '"audiences", "algorithms").'
         ),
+    )
+    # Set only for a client whose client_id is the URL of its Client ID Metadata Document: when
+    # the cached document goes stale and is fetched again (registry/client_metadata.py).
+    metadata_document_expires_at = models.DateTimeField(
+        "metadata document expires",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set for clients described by a Client ID Metadata Document at their client ID.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH
+
 
 class RevokedAccessToken(models.Model):
     """Denylist of access-token ``jti`` values (RFC 7009, code replay, refresh reuse).
@@ -12,7 +14,7 @@ class RevokedAccessToken(models.Model):
     """
 
     jti = models.CharField(max_length=64, unique=True)
-    client_id = models.CharField(max_length=64, blank=True)
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, blank=True)
     expires_at = models.DateTimeField(db_index=True)
     reason = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

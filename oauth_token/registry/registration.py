@@ -28,7 +28,7 @@ from django.utils import timezone
 from oauth_token.core import secrets
 from oauth_token.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken
 from oauth_token.models import Client, ClientRegistration, InitialAccessToken
-from oauth_token.models.clients import AuthMethod, ClientType
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH, AuthMethod, ClientType
 from oauth_token.registry import provisioning
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -235,7 +235,7 @@ def authenticate(client_id: str, authorization: str | None) -> ClientRegistratio
         raise InvalidToken("A registration access token is required.")
     registration = (
         ClientRegistration.objects.select_related("client")
-        .filter(client__client_id=client_id[:64])
+        .filter(client__client_id=client_id[:CLIENT_ID_MAX_LENGTH])
         .first()
     )
     digest = secrets.digest(token.strip())

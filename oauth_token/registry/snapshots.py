@@ -7,12 +7,15 @@ changes, in every process that shares the cache.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from oauth_token.core import cache
 from oauth_token.models import Api, Client, ClientGrant
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH
+from oauth_token.registry import client_metadata
 
 _MISSING = "__missing__"
 T = TypeVar("T")
@@ -43,10 +46,17 @@ class ClientInfo:
     refresh_idle_lifetime: int | None = None
     # OIDC RP-Initiated Logout 1.0 §3.1: where /oidc/logout may send the person (exact match).
     post_logout_redirect_uris: tuple[str, ...] = ()
+    # Clients whose client_id is the URL of their Client ID Metadata Document: when (epoch
+    # seconds) the document is fetched again (registry/client_metadata.py). None otherwise.
+    metadata_document_expires_at: float | None = None
 
     @property
     def is_public(self) -> bool:
         return self.client_type == "public"
+
+    @property
+    def from_metadata_document(self) -> bool:
+        return self.metadata_document_expires_at is not None
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
@@ -108,6 +118,11 @@ def client_snapshot(client: Any) -> ClientInfo:
         refresh_token_lifetime=client.refresh_token_lifetime,
         refresh_idle_lifetime=client.refresh_idle_lifetime,
         post_logout_redirect_uris=tuple(client.post_logout_redirect_uris or ()),
+        metadata_document_expires_at=(
+            client.metadata_document_expires_at.timestamp()
+            if client.metadata_document_expires_at is not None
+            else None
+        ),
     )
 
 
@@ -136,8 +151,9 @@ def _through_shared_cache(
 
 
 def get_client(client_id: str) -> ClientInfo | None:
-    """The active client with this id, or None; unknown ids are cached too (briefly)."""
-    if not _plausible(client_id, 64):
+    """The active client with this id, or None; unknown ids are cached too (briefly). A
+    client_id that is a Client ID Metadata Document URL is resolved by :func:`_documented`."""
+    if not _plausible(client_id, CLIENT_ID_MAX_LENGTH):
         return None
     result: ClientInfo | None = cache.memoized(
         ("client", client_id),
@@ -145,7 +161,26 @@ def get_client(client_id: str) -> ClientInfo | None:
             client_cache_key(client_id), ClientInfo, lambda: _client_row(client_id), 60
         ),
     )
-    return result
+    if result is not None and result.metadata_document_expires_at is None:
+        return result
+    if not client_id.startswith(client_metadata.SCHEME_PREFIX):
+        return result
+    return _documented(client_id, result)
+
+
+def _documented(client_id: str, cached: ClientInfo | None) -> ClientInfo | None:
+    """A metadata-document client: the cached snapshot while its document is fresh, else the
+    document fetched again (draft-ietf-oauth-client-id-metadata-document §5.2); nobody once
+    CLIENT_ID_METADATA_DOCUMENTS is off, even for rows created while it was on."""
+    if not client_metadata.enabled() or not client_metadata.is_client_id_url(client_id):
+        return None
+    expires_at = cached.metadata_document_expires_at if cached is not None else None
+    if cached is not None and expires_at is not None and time.time() < expires_at:
+        return cached
+    row = client_metadata.refresh(client_id)
+    if row is None or not row.is_active:
+        return None
+    return client_snapshot(row)
 
 
 def _client_row(client_id: str) -> ClientInfo | None:

@@ -21,7 +21,7 @@ from oauth_token.conf import oauth_settings
 from oauth_token.core import endpoints, jose, jwks, replay, secrets
 from oauth_token.errors import InvalidClient, InvalidRequest
 from oauth_token.models import Client
-from oauth_token.models.clients import AuthMethod
+from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH, AuthMethod
 from oauth_token.registry import snapshots
 from oauth_token.registry.keyring import encryption_keys
 from oauth_token.registry.snapshots import ClientInfo
@@ -335,6 +335,8 @@ def presented_client_id(req: TokenRequest) -> str | None:
             candidate = jose.unverified_claims(assertion).get("iss")
         except jose.JoseError:
             candidate = None
-    if not isinstance(candidate, str) or not candidate.isprintable() or len(candidate) > 64:
+    if not isinstance(candidate, str) or not candidate.isprintable():
+        return None
+    if len(candidate) > CLIENT_ID_MAX_LENGTH:
         return None
     return candidate

@@ -76,6 +76,9 @@ def metadata() -> dict[str, Any]:
         data["backchannel_logout_supported"] = True
         data["backchannel_logout_session_supported"] = True
         data["frontchannel_logout_supported"] = False
+    if oauth_settings.CLIENT_ID_METADATA_DOCUMENTS:
+        # draft-ietf-oauth-client-id-metadata-document §6: an https client_id is fetched.
+        data["client_id_metadata_document_supported"] = True
     register = endpoints.url_or_none("register")
     if register and oauth_settings.REGISTRATION in ("token", "open"):
         # RFC 8414 §2 / RFC 7591 §3: advertised only when registration is possible.
