@@ -9,6 +9,8 @@
 | OAUTH_KEY_ENCRYPTION_KEY   | a development value in DEBUG; required otherwise          |
 | OAUTH_OLD_KEY_ENCRYPTION_KEYS | none (comma-separated; for `oauth_keys reseal`)        |
 | OAUTH_REGISTRATION         | closed (token or open to allow dynamic client registration)|
+| OAUTH_CLIENT_ID_METADATA_DOCUMENTS | false (true: an https client_id is fetched)       |
+| OAUTH_OUTBOUND_CA_FILE     | none: the system's CAs (a PEM file of CAs to trust instead)|
 """
 
 from pathlib import Path
@@ -123,6 +125,10 @@ OAUTH_TOKEN = {
     # Dynamic client registration (RFC 7591): closed, token or open. `open` lets MCP clients
     # register themselves (see `manage.py mcp_demo`).
     "REGISTRATION": env.str("OAUTH_REGISTRATION", default="closed"),
+    # Client ID Metadata Documents: an MCP client may use the https URL of its metadata as its
+    # client_id instead of registering. OUTBOUND_CA_FILE trusts another CA for such fetches.
+    "CLIENT_ID_METADATA_DOCUMENTS": env.bool("OAUTH_CLIENT_ID_METADATA_DOCUMENTS", default=False),
+    "OUTBOUND_CA_FILE": env.str("OAUTH_OUTBOUND_CA_FILE", default=None),
     # With a shared cache: how long a worker may go on trusting its snapshots of clients, APIs
     # and keys before it checks for another process's change (0: on every request).
     "CHANGE_CHECK_INTERVAL": env.float("OAUTH_CHANGE_CHECK_INTERVAL", default=1.0),

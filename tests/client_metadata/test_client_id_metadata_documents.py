@@ -11,6 +11,8 @@ from typing import Any
 import jwt
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from oauth_token.checks import check_configuration
 from oauth_token.core import outbound
@@ -26,6 +28,7 @@ from tests.client_metadata.fixtures import (
     fetches,
     publish,
 )
+from tests.queries import assert_no_query_but_change_generation, statements
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +262,26 @@ def test_the_client_id_column_holds_a_long_url(documents_on, https_site, browser
     assert len(client_id) > 230
     consent_fields(authorize_as(browser, client_id)[0])
     assert Client.objects.filter(client_id=client_id).exists()
+
+
+def test_ordinary_clients_keep_their_query_free_hot_path_when_it_is_on(
+    documents_on, signing_keys, m2m_client, token_request
+):
+    client, secret = m2m_client
+    form = {"grant_type": "client_credentials", "audience": "https://api.example.com"}
+    assert token_request(form, auth=(client.client_id, secret)).status_code == 200
+    with assert_no_query_but_change_generation():
+        assert token_request(form, auth=(client.client_id, secret)).status_code == 200
+
+
+def test_a_document_client_is_served_from_the_cache_while_fresh(
+    documents_on, https_site, browser, signing_keys, token_request
+):
+    client_id = publish(https_site, headers={"Cache-Control": "max-age=600"})
+    consent_fields(authorize_as(browser, client_id)[0])
+    form = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": "unknown"}
+    with CaptureQueriesContext(connection) as captured:
+        response = token_request(form)
+    assert response.json()["error"] == "invalid_grant"  # the client itself was found
+    assert not [s for s in statements(captured) if '"oauth_token_client"' in s]
+    assert fetches(https_site) == 1

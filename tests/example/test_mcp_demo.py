@@ -34,6 +34,8 @@ from tests.example.conftest import (
     manage,
     quickstart_server,
 )
+from tests.stub_server import respond, stub_server
+from tests.tls import self_signed_certificate, server_context
 
 USERNAME, PASSWORD = "demo", "demo-password-123"
 METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
@@ -151,7 +153,9 @@ def mcp_demo(tmp_path: Path, issuer: str) -> Iterator[str]:
             process.wait()
 
 
-async def call_whoami(mcp_url: str, person: Person) -> tuple[dict[str, Any], MemoryStorage]:
+async def call_whoami(
+    mcp_url: str, person: Person, client_metadata_url: str | None = None
+) -> tuple[dict[str, Any], MemoryStorage]:
     storage = MemoryStorage()
     redirected: list[str] = []
 
@@ -175,6 +179,7 @@ async def call_whoami(mcp_url: str, person: Person) -> tuple[dict[str, Any], Mem
         storage=storage,
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
     )
     async with (
         httpx2.AsyncClient(auth=provider, timeout=60) as http,
@@ -242,3 +247,45 @@ def demo_credentials(tmp_path: Path) -> tuple[str, str]:
     output = manage(tmp_path, "quickstart", "--no-serve").stdout
     found = credentials(output)
     return found["client_id"], found["client_secret"]
+
+
+def test_the_mcp_sdk_signs_in_with_a_client_id_metadata_document(tmp_path):
+    """Registration closed, Client ID Metadata Documents on: the SDK sees
+    ``client_id_metadata_document_supported`` and uses the https URL of its published metadata
+    as client_id (served here over TLS from 127.0.0.1, trusted through OUTBOUND_CA_FILE); the
+    server fetches it once for /authorize, consent and the token request."""
+    certificate = self_signed_certificate(tmp_path)
+    person = Person(callback=f"http://127.0.0.1:{free_port()}/callback")
+    with stub_server(tls=server_context(certificate)) as site:
+        document_url = site.url("/mcp-client.json")
+        site.routes["/mcp-client.json"] = respond(
+            200,
+            {
+                "client_id": document_url,
+                "client_name": "MCP SDK metadata-document client",
+                "redirect_uris": [person.callback],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            },
+            {"Cache-Control": "max-age=300"},
+        )
+        with (
+            quickstart_server(
+                tmp_path,
+                OAUTH_CLIENT_ID_METADATA_DOCUMENTS="true",
+                OAUTH_OUTBOUND_CA_FILE=certificate.cert,
+            ) as (base, _log),
+            mcp_demo(tmp_path, f"{base}/") as mcp_base,
+        ):
+            discovery = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=10)
+            assert discovery.json()["client_id_metadata_document_supported"] is True
+            assert "registration_endpoint" not in discovery.json()
+            whoami, storage = anyio.run(call_whoami, f"{mcp_base}/mcp", person, document_url)
+
+        assert person.pages == ["login", "consent"]
+        assert storage.client_info is not None
+        assert storage.client_info.client_id == document_url
+        assert whoami["client_id"] == document_url
+        assert "mcp:tools" in whoami["scope"]
+        assert site.paths() == ["/mcp-client.json"]
