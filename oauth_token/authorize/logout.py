@@ -219,7 +219,9 @@ def pop_pending(request: HttpRequest, transaction_id: object) -> LogoutRequest |
 def session_ended(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """Django's ``user_logged_out``: sent before the session is flushed, so its ``sid`` is
     still readable. Back-Channel Logout §2.5: each participating client with a
-    ``backchannel_logout_uri`` gets a logout token, after commit."""
+    ``backchannel_logout_uri`` gets a logout token naming this session's ``sid``, after commit.
+    A session without a ``sid`` (signed in before this app was installed, and no client
+    authorized since) has no participants, so nothing is sent."""
     session = getattr(request, "session", None)
     sid = sessions.current_sid(request) if session is not None and request else None
     if user is None or sid is None:

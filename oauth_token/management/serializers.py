@@ -54,6 +54,7 @@ def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
         "require_par": client.require_par,
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "backchannel_logout_uri": client.backchannel_logout_uri or None,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "is_active": client.is_active,
         "access_token_lifetime": client.access_token_lifetime,
         "refresh_token_lifetime": client.refresh_token_lifetime,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -76,10 +76,18 @@ def known_grant_types() -> list[str]:
     return list(dict.fromkeys([*KNOWN_GRANT_TYPES, *oauth_settings.grant_types]))
 
 
+def split_uri(field: str, uri: str) -> SplitResult:
+    """``urlsplit``, with what it cannot parse (``http://[::1``) refused as invalid input."""
+    try:
+        return urlsplit(uri)
+    except ValueError as exc:
+        raise invalid(field, f"{uri!r} is not a valid URI.") from exc
+
+
 def validate_redirect_uri(uri: str) -> None:
     """RFC 6749 §3.1.2: an absolute URI without a fragment. Custom schemes are allowed for
     native apps (RFC 8252 §7.1)."""
-    parts = urlsplit(uri)
+    parts = split_uri("redirect_uris", uri)
     if not parts.scheme or parts.fragment or any(c.isspace() for c in uri):
         raise invalid(
             "redirect_uris", f"Redirect URI {uri!r} must be an absolute URI without a fragment."
@@ -95,13 +103,15 @@ def validate_redirect_uri(uri: str) -> None:
 def validate_backchannel_logout_uri(uri: str) -> None:
     """OIDC Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without a fragment, where
     this server POSTs logout tokens (https in production; http for local development)."""
-    parts = urlsplit(uri)
+    field = "backchannel_logout_uri"
+    parts = split_uri(field, uri)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
-        raise ValidationError(
-            f"Back-channel logout URI {uri!r} must be an absolute http(s) URL without a fragment."
+        raise invalid(
+            field,
+            f"Back-channel logout URI {uri!r} must be an absolute http(s) URL without a fragment.",
         )
     if any(c.isspace() for c in uri) or parts.username is not None:
-        raise ValidationError(f"Back-channel logout URI {uri!r} is not a plain URL.")
+        raise invalid(field, f"Back-channel logout URI {uri!r} is not a plain URL.")
 
 
 def validate_client_settings(

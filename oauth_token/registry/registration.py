@@ -58,6 +58,17 @@ DEFAULT_NAME = "Dynamically registered client"
 
 
 @dataclass(frozen=True)
+class LogoutMetadata:
+    """The logout members (OIDC RP-Initiated Logout 1.0 §3.1, Back-Channel Logout 1.0 §2.2)
+    and how they are returned (``document``)."""
+
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str = ""
+    backchannel_logout_session_required: bool = False
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ClientMetadata:
     """Validated client metadata (RFC 7591 §2), ready for ``provisioning``."""
 
@@ -69,6 +80,7 @@ class ClientMetadata:
     jwks: dict[str, Any] | None
     jwks_uri: str
     document: dict[str, Any] = field(default_factory=dict)
+    logout: LogoutMetadata = field(default_factory=LogoutMetadata)
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ def parse_metadata(body: Any) -> ClientMetadata:
     if jwks_uri and urlsplit(jwks_uri).scheme != "https":
         raise InvalidClientMetadata("jwks_uri must be an https URL.")
     client_type = ClientType.PUBLIC if auth_method == AuthMethod.NONE else ClientType.CONFIDENTIAL
+    logout = _logout_metadata(body)
     try:
         provisioning.validate_client_settings(
             client_type=client_type,
@@ -113,6 +126,8 @@ def parse_metadata(body: Any) -> ClientMetadata:
             redirect_uris=redirect_uris,
             jwks=jwks,
             jwks_uri=jwks_uri,
+            post_logout_redirect_uris=logout.post_logout_redirect_uris,
+            backchannel_logout_uri=logout.backchannel_logout_uri,
         )
     except ValidationError as exc:
         raise InvalidClientMetadata(" ".join(exc.messages)) from exc
@@ -137,6 +152,7 @@ def parse_metadata(body: Any) -> ClientMetadata:
         document["jwks_uri"] = jwks_uri
     if jwks is not None:
         document["jwks"] = jwks
+    document.update(logout.document)
     return ClientMetadata(
         name=name[:200],
         client_type=client_type,
@@ -146,7 +162,36 @@ def parse_metadata(body: Any) -> ClientMetadata:
         jwks=jwks,
         jwks_uri=jwks_uri,
         document=document,
+        logout=logout,
     )
+
+
+def _logout_metadata(body: Mapping[str, Any]) -> LogoutMetadata:
+    """The logout members, checked as the members they are; provisioning then applies the
+    rules the admin and commands share. Since anyone may register, a
+    ``backchannel_logout_uri`` is https, or http on a loopback address (development), as for
+    redirect URIs; the outbound module still refuses internal addresses when it is used."""
+    post_logout = tuple(_string_list(body, "post_logout_redirect_uris"))
+    uri = _string(body, "backchannel_logout_uri") or ""
+    checked = [("backchannel_logout_uri", uri)] if uri else []
+    for name, value in checked + [("post_logout_redirect_uris", u) for u in post_logout]:
+        try:
+            parts = urlsplit(value)
+        except ValueError as exc:
+            raise InvalidClientMetadata(f"{name}: {value!r} is not a URL.") from exc
+        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+            raise InvalidClientMetadata(f"{name}: http only on a loopback address.")
+    required = body.get("backchannel_logout_session_required", False)
+    if not isinstance(required, bool):
+        raise InvalidClientMetadata("backchannel_logout_session_required must be a boolean.")
+    document: dict[str, Any] = {}
+    if post_logout:
+        document["post_logout_redirect_uris"] = list(post_logout)
+    if uri:
+        document["backchannel_logout_uri"] = uri
+    if uri or "backchannel_logout_session_required" in body:
+        document["backchannel_logout_session_required"] = required
+    return LogoutMetadata(post_logout, uri, required, document)
 
 
 def _string(body: Mapping[str, Any], name: str) -> str | None:
@@ -216,6 +261,9 @@ def register(metadata: ClientMetadata, request: HttpRequest | None = None) -> Re
             auth_method=metadata.auth_method,
             jwks=metadata.jwks,
             jwks_uri=metadata.jwks_uri,
+            post_logout_redirect_uris=metadata.logout.post_logout_redirect_uris,
+            backchannel_logout_uri=metadata.logout.backchannel_logout_uri,
+            backchannel_logout_session_required=metadata.logout.backchannel_logout_session_required,
             registration="dynamic",
             request=request,
         )
@@ -274,6 +322,10 @@ def update(registration: ClientRegistration, body: Any) -> Registered:
         client.redirect_uris = list(metadata.redirect_uris)
         client.jwks = metadata.jwks
         client.jwks_uri = metadata.jwks_uri
+        logout = metadata.logout
+        client.post_logout_redirect_uris = list(logout.post_logout_redirect_uris)
+        client.backchannel_logout_uri = logout.backchannel_logout_uri
+        client.backchannel_logout_session_required = logout.backchannel_logout_session_required
         secret = provisioning.ensure_secret(client)
         client.full_clean()
         client.save()

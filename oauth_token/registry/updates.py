@@ -37,6 +37,7 @@ CLIENT_FIELDS = frozenset(
         "require_par",
         "post_logout_redirect_uris",
         "backchannel_logout_uri",
+        "backchannel_logout_session_required",
         "access_token_lifetime",
         "refresh_token_lifetime",
         "refresh_idle_lifetime",

@@ -5,6 +5,13 @@ A JWT this server signs for one client when a session the client took part in en
 ``iat``, ``exp`` (short: LOGOUT_TOKEN_LIFETIME), a unique ``jti``, ``sub`` and ``sid``, and the
 ``events`` member naming the back-channel logout event. It never carries a ``nonce`` (§2.4:
 "A nonce Claim MUST NOT be present"), so no code path could accept it as an ID token.
+
+Every logout token names the browser session it ends (``sid``, the value the client's ID
+tokens from that session carry), so a client registered with
+``backchannel_logout_session_required`` (§2.2: "the RP requires that a sid ... be included")
+is always served; discovery says so (``backchannel_logout_session_supported``). A session
+without a ``sid`` had no participants (they are recorded under it), so nobody is sent a token
+that names no session.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ TYPE = "logout+jwt"
 def mint(*, client_id: str, subject: str, sid: str, now: int | None = None) -> str:
     """A signed logout token for ``client_id`` about the session ``sid`` of ``subject``,
     signed like ID tokens (the key an RP already trusts for them)."""
+    if not sid:
+        raise ValueError("A logout token names the session it ends (sid).")
     now = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
         "iss": endpoints.issuer(),

@@ -14,10 +14,13 @@ from typing import Any
 
 import jwt
 import pytest
+from django.test import Client as BrowserClient
 
 from oauth_token import signals
+from oauth_token.authorize import backchannel, sessions
 from oauth_token.events import audit
 from oauth_token.models import AuditEvent, Client, RefreshTokenFamily
+from oauth_token.tokens import logout_tokens
 from tests.authorize.helpers import API, oauth_settings_with
 from tests.logout.fixtures import decode, is_signed_in, logout_url, session_sid
 from tests.logout.rp import logout_receiver
@@ -308,6 +311,76 @@ def test_outcomes_reach_the_buffered_audit_writer(
     delivered = AuditEvent.objects.get(event="backchannel_logout_delivered")
     failed = AuditEvent.objects.get(event="backchannel_logout_failed")
     assert_outcome_rows(delivered, failed, ok, gone)
+
+
+def test_session_required_client_gets_the_sid_of_its_id_tokens(
+    browser, rp_client, sign_in_with, log_out, offline_api, token_request
+):
+    """Back-Channel Logout §2.2/§2.4: a client with backchannel_logout_session_required needs
+    ``sid`` in the logout token, equal to the one in the ID tokens it holds for that session,
+    refreshed ones included, to find the session to end."""
+    with logout_receiver() as rp:
+        client, secret = rp_client(
+            backchannel_logout_uri=rp.url, backchannel_logout_session_required=True
+        )
+        signed_in = sign_in_with(client, secret, scope="openid offline_access", audience=API)
+        refreshed = token_request(
+            {"grant_type": "refresh_token", "refresh_token": signed_in.tokens["refresh_token"]},
+            auth=(client.client_id, secret),
+        ).json()
+        sid = session_sid(browser)
+        log_out(signed_in.id_token)
+        [token] = rp.logout_tokens(1)
+    claims = decode(token, client.client_id)
+    assert claims["sid"] == sid == signed_in.claims["sid"]
+    assert decode(refreshed["id_token"], client.client_id)["sid"] == sid
+
+
+def test_only_the_session_that_ends_is_named(
+    browser, rp_client, sign_in_with, log_out, user, django_capture_on_commit_callbacks
+):
+    """The same person is signed in in a second browser too: ending that session tells the
+    client nothing (it took part only in the first), and ending the first names the first's
+    sid, so an RP that requires the session never ends the wrong one."""
+    with logout_receiver() as rp:
+        client, secret = rp_client(
+            backchannel_logout_uri=rp.url, backchannel_logout_session_required=True
+        )
+        signed_in = sign_in_with(client, secret)
+        first_sid = session_sid(browser)
+        other = BrowserClient()
+        other.force_login(user)
+        assert session_sid(other) not in (None, first_sid)
+        with django_capture_on_commit_callbacks(execute=True):
+            other.logout()
+        log_out(signed_in.id_token)
+        [request] = rp.wait_for(1)
+    assert decode(request["form"]["logout_token"][0], client.client_id)["sid"] == first_sid
+    assert len(rp.received) == 1
+
+
+def test_a_session_without_a_sid_sends_no_logout_token(
+    browser, rp_client, sign_in_with, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A Django session that has no sid (it signed in before this app was installed) has no
+    participants: logging it out sends no logout token, certainly none without a sid."""
+    started = []
+    monkeypatch.setattr(backchannel, "notify", lambda notices: started.extend(notices))
+    client, secret = rp_client(
+        backchannel_logout_uri="https://rp.example/bc", backchannel_logout_session_required=True
+    )
+    sign_in_with(client, secret)
+    session = browser.session
+    del session[sessions.SESSION_KEY]
+    session.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.logout()
+    assert started == []
+
+
+def test_a_logout_token_always_names_a_session():
+    with pytest.raises(ValueError):
+        logout_tokens.mint(client_id="c", subject="s", sid="")
 
 
 def test_user_logged_out_signal(browser, rp_client, sign_in_with, log_out, user):

@@ -8,6 +8,7 @@ from django.test import Client as BrowserClient
 from django.urls import reverse
 
 from oauth_token.models import Client
+from oauth_token.registry import provisioning
 from tests.admin.test_admin_actions import _client_form
 from tests.commands.conftest import assert_one_line_failure, run
 from tests.logout.fixtures import logout_url
@@ -49,6 +50,8 @@ def test_create_with_logout_uris():
         ("--post-logout-redirect-uri", "/relative", "absolute"),
         ("--backchannel-logout-uri", "ftp://app.example/bc", "http(s)"),
         ("--backchannel-logout-uri", "https://app.example/bc#frag", "fragment"),
+        ("--backchannel-logout-uri", "http://[::1/bc", "not a valid URI"),
+        ("--post-logout-redirect-uri", "http://[::1/bye", "not a valid URI"),
     ],
 )
 def test_bad_logout_uris_are_one_line_errors(flag, value, fragment):
@@ -111,3 +114,52 @@ def test_update_replaces_the_logout_uris_and_validates_them():
     assert Client.objects.get(client_id=client_id).post_logout_redirect_uris == [BYE]
     response = BrowserClient().get(logout_url(client_id=client_id, post_logout_redirect_uri=BYE))
     assert response.status_code == 302 and response["Location"] == BYE
+
+
+def test_backchannel_logout_session_required_round_trips_through_the_command():
+    created = run(
+        "oauth_client",
+        "create",
+        "--name",
+        "Web",
+        "--backchannel-logout-uri",
+        "https://app.example/backchannel",
+        "--backchannel-logout-session-required",
+        "--json",
+    ).json()
+    assert created["backchannel_logout_session_required"] is True
+    client_id = created["client_id"]
+    assert Client.objects.get(client_id=client_id).backchannel_logout_session_required
+    shown = run("oauth_client", "show", client_id, "--json").json()
+    assert shown["backchannel_logout_session_required"] is True
+    kept = run("oauth_client", "update", client_id, "--name", "Renamed", "--json").json()
+    assert kept["backchannel_logout_session_required"] is True
+    off = run(
+        "oauth_client", "update", client_id, "--no-backchannel-logout-session-required", "--json"
+    ).json()
+    assert off["backchannel_logout_session_required"] is False
+    plain = run("oauth_client", "create", "--name", "Plain", "--json").json()
+    assert plain["backchannel_logout_session_required"] is False
+
+
+def test_admin_shows_and_clears_backchannel_logout_session_required(admin_client):
+    client = provisioning.create_client(
+        name="Admin-made",
+        redirect_uris=["https://app.example/cb"],
+        backchannel_logout_uri="https://app.example/backchannel",
+        backchannel_logout_session_required=True,
+    ).client
+    url = reverse("admin:oauth_token_client_change", args=[client.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="backchannel_logout_session_required"' in page
+    assert "checked" in page.split('name="backchannel_logout_session_required"')[1].split(">")[0]
+    response = admin_client.post(
+        url,
+        _client_form(
+            grant_types=["authorization_code"],
+            backchannel_logout_uri="https://app.example/backchannel",
+        ),
+    )
+    assert response.status_code == 302, response.content[:500]
+    client.refresh_from_db()
+    assert not client.backchannel_logout_session_required

@@ -148,6 +148,29 @@ def test_refused_metadata_does_not_use_up_the_initial_access_token(register, reg
         ({**WEB, "client_name": ["x"]}, "invalid_client_metadata"),
         ({**WEB, "logo_uri": "javascript:x"}, "invalid_client_metadata"),
         ({**WEB, "contacts": "a@example.com"}, "invalid_client_metadata"),
+        ({**WEB, "backchannel_logout_uri": "ftp://web.example.com/bc"}, "invalid_client_metadata"),
+        ({**WEB, "backchannel_logout_uri": "http://web.example.com/bc"}, "invalid_client_metadata"),
+        (
+            {**WEB, "backchannel_logout_uri": "https://web.example.com/bc#x"},
+            "invalid_client_metadata",
+        ),
+        ({**WEB, "backchannel_logout_uri": "http://[::1/bc"}, "invalid_client_metadata"),
+        (
+            {**WEB, "backchannel_logout_uri": ["https://web.example.com/bc"]},
+            "invalid_client_metadata",
+        ),
+        ({**WEB, "backchannel_logout_session_required": "true"}, "invalid_client_metadata"),
+        ({**WEB, "backchannel_logout_session_required": 1}, "invalid_client_metadata"),
+        (
+            {**WEB, "post_logout_redirect_uris": "https://web.example.com/bye"},
+            "invalid_client_metadata",
+        ),
+        ({**WEB, "post_logout_redirect_uris": ["javascript:alert(1)"]}, "invalid_client_metadata"),
+        (
+            {**WEB, "post_logout_redirect_uris": ["http://evil.example/bye"]},
+            "invalid_client_metadata",
+        ),
+        ({**WEB, "post_logout_redirect_uris": ["http://[::1/bye"]}, "invalid_client_metadata"),
         (["not", "an", "object"], "invalid_client_metadata"),
     ],
 )
@@ -245,6 +268,49 @@ def test_update_must_name_the_client_and_send_no_server_members(api_client, regi
         assert response.status_code == 400, update
         assert response.json()["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
     assert database_state() == before
+
+
+LOGOUT = {
+    "post_logout_redirect_uris": ["https://web.example.com/bye"],
+    "backchannel_logout_uri": "https://web.example.com/backchannel",
+    "backchannel_logout_session_required": True,
+}
+
+
+def test_logout_metadata_round_trips(api_client, register, registration_mode):
+    """OIDC Back-Channel Logout 1.0 §2.2 and RP-Initiated Logout 1.0 §3.1 members: stored on
+    the client, returned as registered, read back and replaced by RFC 7592."""
+    registration_mode("open")
+    response = register({**WEB, **LOGOUT})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {k: body[k] for k in LOGOUT} == LOGOUT
+    client = Client.objects.get(client_id=body["client_id"])
+    assert client.post_logout_redirect_uris == LOGOUT["post_logout_redirect_uris"]
+    assert client.backchannel_logout_uri == LOGOUT["backchannel_logout_uri"]
+    assert client.backchannel_logout_session_required is True
+    token = body["registration_access_token"]
+    read = manage(api_client, "get", body, token).json()
+    assert {k: read[k] for k in LOGOUT} == LOGOUT
+    update = {
+        **WEB,
+        "client_id": body["client_id"],
+        "backchannel_logout_uri": LOGOUT["backchannel_logout_uri"],
+    }
+    updated = manage(api_client, "put", body, token, update)
+    assert updated.status_code == 200, updated.content
+    assert updated.json()["backchannel_logout_session_required"] is False
+    assert "post_logout_redirect_uris" not in updated.json()
+    client.refresh_from_db()
+    assert client.backchannel_logout_session_required is False
+    assert client.post_logout_redirect_uris == []
+
+
+def test_a_loopback_backchannel_logout_uri_is_allowed_for_development(register, registration_mode):
+    registration_mode("open")
+    response = register({**NATIVE, "backchannel_logout_uri": "http://127.0.0.1:9000/bc"})
+    assert response.status_code == 201, response.content
+    assert response.json()["backchannel_logout_session_required"] is False
 
 
 def test_delete_removes_the_client(api_client, registered):

@@ -93,6 +93,7 @@ class Command(OAuthCommand):
             can_introspect=options["can_introspect"],
             require_dpop=options["require_dpop"],
             require_par=options["require_par"],
+            backchannel_logout_session_required=options["backchannel_logout_session_required"],
             **_extra_fields(options),
         )
         row = client_row(created.client)
@@ -212,6 +213,11 @@ FLAGS = (
     ("can-introspect", "May call /oauth/introspect."),
     ("require-dpop", "Every token request must carry a DPoP proof."),
     ("require-par", "Every authorization request must be pushed (RFC 9126)."),
+    (
+        "backchannel-logout-session-required",
+        "The client needs sid in its logout tokens (OIDC Back-Channel Logout 1.0 §2.2; "
+        "every logout token carries it).",
+    ),
 )
 LIFETIMES = (
     ("access-token-lifetime", "Access-token lifetime (default: the API's)."),
