@@ -21,6 +21,7 @@ from oauth_token.conf import oauth_settings
 from oauth_token.models import (
     AuditEvent,
     AuthorizationCode,
+    Client,
     DeviceCode,
     PushedAuthorizationRequest,
     RefreshFamilyAccessToken,
@@ -74,6 +75,23 @@ def _old_audit_events(now: datetime) -> QuerySet:
     return AuditEvent.objects.filter(created_at__lte=now - timedelta(seconds=retention))
 
 
+def _unused_document_clients(now: datetime) -> QuerySet:
+    """Clients made from Client ID Metadata Documents whose document is stale and that nothing
+    refers to (no consent, refresh-token family, code, pushed request or session). Anyone can
+    make the server create one by naming a document at /authorize; a request naming the URL
+    again fetches the document and creates the client afresh. Deactivated ones stay: that is
+    how an operator blocks a URL."""
+    return Client.objects.filter(
+        metadata_document_expires_at__lte=now,
+        is_active=True,
+        consents__isnull=True,
+        refresh_families__isnull=True,
+        authorization_codes__isnull=True,
+        pushed_requests__isnull=True,
+        session_participations__isnull=True,
+    )
+
+
 # Every table with rows that expire, in the order they are cleaned: refresh-token families
 # before the access-token records of live families, and codes after families (deleting a dead
 # family clears a code's link to it).
@@ -105,4 +123,6 @@ TARGETS: tuple[CleanupTarget, ...] = (
         ),
     ),
     CleanupTarget("audit_events", _old_audit_events),
+    # After codes and sessions, whose rows would otherwise keep such a client.
+    CleanupTarget("unused_metadata_document_clients", _unused_document_clients),
 )

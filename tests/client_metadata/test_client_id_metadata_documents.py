@@ -6,6 +6,7 @@ consent page and token endpoint."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -13,11 +14,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from oauth_token.checks import check_configuration
 from oauth_token.core import outbound
 from oauth_token.models import Client, Consent
 from oauth_token.registry import client_metadata
+from oauth_token.tokens import cleanup
 from tests.authorize.helpers import CALLBACK, OTHER_CALLBACK, assert_redirect_params
 from tests.client_metadata.fixtures import (
     DOCUMENT_PATH,
@@ -285,3 +288,25 @@ def test_a_document_client_is_served_from_the_cache_while_fresh(
     assert response.json()["error"] == "invalid_grant"  # the client itself was found
     assert not [s for s in statements(captured) if '"oauth_token_client"' in s]
     assert fetches(https_site) == 1
+
+
+def test_cleanup_deletes_stale_document_clients_nothing_refers_to(
+    documents_on, https_site, browser, user
+):
+    used = publish(https_site, path="/used.json")
+    unused = publish(https_site, path="/unused.json")
+    blocked = publish(https_site, path="/blocked.json")
+    for client_id in (used, unused, blocked):
+        consent_fields(authorize_as(browser, client_id)[0])
+    browser.post(
+        "/authorize/decision",
+        {**consent_fields(authorize_as(browser, used)[0]), "decision": "allow"},
+    )
+    Client.objects.filter(client_id=blocked).update(is_active=False)
+    Client.objects.update(metadata_document_expires_at=timezone.now() - timedelta(days=2))
+
+    assert cleanup.run()["unused_metadata_document_clients"] == 1
+    left = set(Client.objects.values_list("client_id", flat=True))
+    assert used in left and blocked in left and unused not in left
+    consent_fields(authorize_as(browser, unused)[0])  # named again: fetched afresh
+    assert Client.objects.filter(client_id=unused).exists()
