@@ -102,8 +102,32 @@ def _secret_warnings() -> list[Any]:
     ]
 
 
+def _outbound_warnings() -> list[Any]:
+    """draft-ietf-oauth-client-id-metadata-document, SSRF: with metadata documents on, anyone
+    chooses URLs this server fetches, so loopback and private addresses must stay refused."""
+    if not (
+        oauth_settings.CLIENT_ID_METADATA_DOCUMENTS
+        and oauth_settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES
+    ):
+        return []
+    return [
+        Warning(
+            "CLIENT_ID_METADATA_DOCUMENTS with OUTBOUND_ALLOW_PRIVATE_ADDRESSES: any client_id "
+            "can make this server request addresses inside its network.",
+            hint="Turn OUTBOUND_ALLOW_PRIVATE_ADDRESSES off in production.",
+            id="oauth_token.W136",
+        )
+    ]
+
+
 def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    return _database_warnings() + _cache_warnings() + _cleanup_warnings() + _secret_warnings()
+    return (
+        _database_warnings()
+        + _cache_warnings()
+        + _cleanup_warnings()
+        + _secret_warnings()
+        + _outbound_warnings()
+    )
 
 
 # Registered by AppConfig.ready with deploy=True.

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from oauth_token.checks import check_configuration
 from oauth_token.core import outbound
+from oauth_token.deploy_checks import check_deployment
 from oauth_token.models import Client, Consent
 from oauth_token.registry import client_metadata
 from oauth_token.tokens import cleanup
@@ -310,3 +311,14 @@ def test_cleanup_deletes_stale_document_clients_nothing_refers_to(
     assert used in left and blocked in left and unused not in left
     consent_fields(authorize_as(browser, unused)[0])  # named again: fetched afresh
     assert Client.objects.filter(client_id=unused).exists()
+
+
+def test_check_deploy_warns_when_anyone_could_aim_fetches_at_private_addresses(settings):
+    settings.OAUTH_TOKEN = {
+        **settings.OAUTH_TOKEN,
+        "CLIENT_ID_METADATA_DOCUMENTS": True,
+        "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": True,
+    }
+    assert "oauth_token.W136" in [w.id for w in check_deployment()]
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": False}
+    assert "oauth_token.W136" not in [w.id for w in check_deployment()]
