@@ -133,8 +133,7 @@ class ActivationThrottle:
         throttle.attempt(self.counters, lambda counter: "Too many wrong codes; try again later.")
 
     def found(self) -> None:
-        for counter in self.counters:
-            counter.give_back()
+        throttle.settle(give_back=self.counters)
 
 
 def find_pending(user_code: str, now: datetime | None = None) -> DeviceCode | None:

@@ -74,8 +74,7 @@ class PasswordThrottle:
         """The attempt was no failure: clear the username's counter and give the address back
         the attempt ``begin`` counted (so one valid account cannot launder an address that is
         guessing at others)."""
-        self.user.clear()
-        self.ip.give_back()
+        throttle.settle(clear=(self.user,), give_back=(self.ip,))
 
     @staticmethod
     def _description(counter: Counter) -> str:

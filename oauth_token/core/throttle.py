@@ -12,6 +12,14 @@ An attempt that turns out to be legitimate may ``give_back`` its count.
 A window starts with the first attempt and lasts ``window`` seconds; the refusal carries
 ``Retry-After`` until it ends. When the cache is unreachable, throttles fail closed (503): a
 guessable secret must not become guessable at full speed because Redis is down.
+
+**One round trip on Redis.** Through Django's generic cache API an attempt on two counters
+and the success that settles it cost eight round trips (``add``, ``set``, and ``incr`` and
+``decr``, which Django's RedisCache implements as EXISTS plus INCRBY). With Django's
+``RedisCache`` the same operations run as two small Lua scripts on the cache's own
+connection (same keys, same integer encoding, so Django's ``get`` still reads the counts):
+one script counts every counter of an attempt and returns each window's remaining seconds
+from the key's TTL, one settles a success. Other backends keep the generic path.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from django.core.cache import BaseCache
+from django.core.cache.backends.redis import RedisCache
 
 from oauth_token.conf import oauth_settings
 from oauth_token.core import cache
@@ -99,6 +110,82 @@ class Counter:
         return max(1, min(window, int(started + window - time.time()) + 1))
 
 
+# KEYS: the counters; ARGV: their windows. Each INCR opens a window (EXPIRE) at 1; a key that
+# somehow lost its TTL gets one back rather than counting forever. Returns count, TTL pairs.
+_COUNT_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local ttl = -1
+  if count > 1 then ttl = redis.call('TTL', key) end
+  if ttl < 0 then
+    redis.call('EXPIRE', key, ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+end
+return out
+"""
+
+# KEYS: the first ARGV[1] are deleted (counters cleared, with their start markers), the rest
+# are given back one attempt each when their window still runs (a DECR of a missing key would
+# create a count of -1 with no expiry).
+_SETTLE_SCRIPT = """
+local cleared = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= cleared then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    redis.call('DECR', key)
+  end
+end
+return 1
+"""
+
+
+def _redis(store: BaseCache) -> Any | None:
+    """The redis-py client behind Django's RedisCache (writes go to its first server), or
+    None for every other backend."""
+    if not isinstance(store, RedisCache):
+        return None
+    return store._cache.get_client(write=True)
+
+
+def _count_all(counters: Sequence[Counter]) -> list[tuple[int, int | None]]:
+    """Record one attempt on each counter: (count, seconds left in its window, when known)."""
+    store = cache.shared_cache()
+    client = _redis(store)
+    if client is None:
+        return [(counter.count(), None) for counter in counters]
+    keys = [store.make_and_validate_key(counter.key) for counter in counters]
+    windows = [max(1, counter.window) for counter in counters]
+    try:
+        flat = client.eval(_COUNT_SCRIPT, len(keys), *keys, *windows)
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def settle(clear: Sequence[Counter] = (), give_back: Sequence[Counter] = ()) -> None:
+    """After an attempt that was no failure: ``clear`` these counters, and ``give_back`` the
+    attempt counted on those (in one round trip on Redis)."""
+    store = cache.shared_cache()
+    client = _redis(store)
+    if client is None:
+        for counter in clear:
+            counter.clear()
+        for counter in give_back:
+            counter.give_back()
+        return
+    cleared = [store.make_and_validate_key(k) for c in clear for k in (c.key, c.started_key)]
+    keys = cleared + [store.make_and_validate_key(counter.key) for counter in give_back]
+    try:
+        client.eval(_SETTLE_SCRIPT, len(keys), *keys, len(cleared))
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+
+
 def attempt(
     counters: Sequence[Counter],
     describe: Callable[[Counter], str],
@@ -109,15 +196,17 @@ def attempt(
     when an earlier one refuses, so hammering a locked account also uses up the address's
     allowance. ``on_engaged(counter)`` runs for a counter that has just passed its limit, once
     the refused request has rolled back (it reports the lockout, e.g. as an event)."""
-    counts = [(counter, counter.count()) for counter in counters]
-    engaged = [counter for counter, count in counts if count == counter.limit + 1]
+    counts = [
+        (counter, count, left)
+        for counter, (count, left) in zip(counters, _count_all(counters), strict=True)
+    ]
+    engaged = [counter for counter, count, _ in counts if count == counter.limit + 1]
     for counter in engaged:
         logger.warning("oauth_token %s throttle engaged (%s)", counter.namespace, counter.scope)
-    for counter, count in counts:
+    for counter, count, left in counts:
         if count > counter.limit:
-            refusal = TooManyAttempts(
-                describe(counter), headers={"Retry-After": str(counter.retry_after())}
-            )
+            retry_after = counter.retry_after() if left is None else max(1, left)
+            refusal = TooManyAttempts(describe(counter), headers={"Retry-After": str(retry_after)})
             if on_engaged is not None:
                 for just_engaged in engaged:
                     refusal.then(functools.partial(on_engaged, just_engaged))

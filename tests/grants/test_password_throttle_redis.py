@@ -94,3 +94,61 @@ def test_a_parallel_burst_gets_exactly_the_limit_through(redis_cache, settings):
     with ThreadPoolExecutor(max_workers=8) as pool:
         admitted = list(pool.map(guess, range(40)))
     assert admitted.count(True) == 5
+
+
+@pytest.fixture
+def redis_commands(redis_cache) -> Iterator[list[str]]:
+    """Every command the cache's redis-py client sends, by name (observed, not replaced)."""
+    import redis
+
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(str(args[0]).upper())
+        return original(self, *args, **options)
+
+    redis.Redis.execute_command = counting
+    try:
+        yield sent
+    finally:
+        redis.Redis.execute_command = original
+
+
+def test_an_attempt_and_its_success_cost_two_round_trips(redis_cache, redis_commands):
+    throttle = PasswordThrottle("alice", "198.51.100.7")
+    throttle.begin()
+    throttle.succeeded()
+    assert redis_commands == ["EVAL", "EVAL"]
+    assert redis_cache.get(throttle.user.key) is None  # cleared
+    assert redis_cache.get(throttle.ip.key) == 0  # its attempt given back, window still open
+
+
+def test_retry_after_comes_from_the_window_left_on_redis(redis_cache, settings):
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "PASSWORD_MAX_FAILURES_PER_USER": 1}
+    PasswordThrottle("alice", "198.51.100.7").begin()
+    client = redis_cache._cache.get_client(write=True)
+    key = redis_cache.make_and_validate_key(PasswordThrottle("alice", "x").user.key)
+    client.expire(key, 42)
+    with pytest.raises(TooManyAttempts) as locked:
+        PasswordThrottle("alice", "198.51.100.8").begin()
+    assert 40 <= int(locked.value.headers["Retry-After"]) <= 42
+
+
+def test_a_counter_that_lost_its_expiry_is_given_one_back(redis_cache):
+    throttle = PasswordThrottle("alice", "198.51.100.7")
+    client = redis_cache._cache.get_client(write=True)
+    key = redis_cache.make_and_validate_key(throttle.user.key)
+    client.set(key, 3)  # no TTL: e.g. written by hand, or by a DECR of a vanished key
+    throttle.begin()
+    assert redis_cache.get(throttle.user.key) == 4
+    assert 0 < client.ttl(key) <= 600
+
+
+def test_giving_back_after_the_window_ended_leaves_no_key_behind(redis_cache):
+    throttle = PasswordThrottle("alice", "198.51.100.7")
+    throttle.begin()
+    client = redis_cache._cache.get_client(write=True)
+    client.delete(redis_cache.make_and_validate_key(throttle.ip.key))  # the window ended
+    throttle.succeeded()
+    assert client.exists(redis_cache.make_and_validate_key(throttle.ip.key)) == 0
