@@ -12,6 +12,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -206,9 +207,24 @@ def algorithms_for_jwk(jwk: Mapping[str, Any]) -> frozenset[str]:
 
 
 def public_key_from_jwk(jwk: Mapping[str, Any]) -> Any:
-    """A verification key object from a public JWK; refuses private or symmetric keys."""
+    """A verification key object from a public JWK; refuses private or symmetric keys.
+
+    Loading a key (decoding and validating its numbers, building the OpenSSL object) costs
+    more than verifying a signature with it, and the same few keys sign most requests (a
+    client's registered key, a DPoP key across a session), so loaded keys are kept in a small
+    bounded LRU keyed by the JWK's canonical JSON: the key object is a pure function of it."""
     if not isinstance(jwk, Mapping) or has_private_members(jwk):
         raise JoseError("The JWK must be a public key.")
+    try:
+        canonical = json.dumps(dict(jwk), sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise JoseError("The JWK is malformed.") from exc
+    return _load_public_jwk(canonical)
+
+
+@lru_cache(maxsize=1024)
+def _load_public_jwk(canonical: str) -> Any:
+    jwk = json.loads(canonical)
     algs = algorithms_for_jwk(jwk)
     if not algs:
         raise JoseError("The JWK is not a supported public key.")
@@ -301,6 +317,26 @@ def unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a compact JWS, unverified, in one parse: what ``unverified_header``
+    and ``unverified_claims`` give, for callers that need both before choosing a key (PyJWT
+    validates every base64url character of every segment, so each parse costs)."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise JoseError("The token is not a compact JWS.")
+    try:
+        complete = _JWT.decode_complete(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
+        raise JoseError("The token is malformed.") from exc
+    header, claims = complete.get("header"), complete.get("payload")
+    if not isinstance(header, dict):
+        raise JoseError("The token header is malformed.")
+    if not isinstance(claims, dict):
+        raise JoseError("The token payload is malformed.")
+    _assert_finite(header)
+    assert_sane_numbers(claims)
+    return header, claims
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     try:
         claims = _JWT.decode(token, options={"verify_signature": False})
@@ -322,15 +358,18 @@ def verify(
     leeway: int = 0,
     require: Sequence[str] = ("exp",),
     verify_exp: bool = True,
+    peeked: bool = False,
 ) -> dict[str, Any]:
     """Verify signature and registered claims; any failure becomes a JoseError with a reason.
-    Numbers are checked (``assert_sane_numbers``) before PyJWT compares any of them."""
-    try:
-        unverified_claims(token)  # runs assert_sane_numbers
-    except MalformedToken:
-        raise
-    except JoseError:
-        pass  # PyJWT below names what is wrong with it
+    Numbers are checked (``assert_sane_numbers``) before PyJWT compares any of them, unless
+    the caller already did so through :func:`peek` (``peeked``) on this very token."""
+    if not peeked:
+        try:
+            unverified_claims(token)  # runs assert_sane_numbers
+        except MalformedToken:
+            raise
+        except JoseError:
+            pass  # PyJWT below names what is wrong with it
     options: Any = {"require": list(require), "verify_exp": verify_exp}
     if audience is None:
         options["verify_aud"] = False

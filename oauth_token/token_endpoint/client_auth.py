@@ -147,8 +147,7 @@ class ClientAssertion(ClientAuthMethod):
             raise InvalidRequest(f"client_assertion_type must be {ASSERTION_TYPE}.")
         assertion = req.require("client_assertion")
         try:
-            header = jose.unverified_header(assertion)
-            unverified = jose.unverified_claims(assertion)
+            header, unverified = jose.peek(assertion)
         except jose.JoseError as exc:
             raise self.fail("unparseable assertion", "The client assertion is malformed.") from exc
         alg = header.get("alg")
@@ -248,6 +247,7 @@ class ClientAssertion(ClientAuthMethod):
                 issuer=client.client_id,
                 leeway=int(oauth_settings.CLOCK_SKEW),
                 require=("exp", "iss", "sub", "aud", "jti"),
+                peeked=True,
             )
         except jose.JoseError as exc:
             raise self.fail(

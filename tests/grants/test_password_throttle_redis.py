@@ -152,3 +152,23 @@ def test_giving_back_after_the_window_ended_leaves_no_key_behind(redis_cache):
     client.delete(redis_cache.make_and_validate_key(throttle.ip.key))  # the window ended
     throttle.succeeded()
     assert client.exists(redis_cache.make_and_validate_key(throttle.ip.key)) == 0
+
+
+def test_a_burst_of_successful_logins_leaves_the_account_usable(redis_cache, settings):
+    """Twelve sessions of one person signing in at once (a limit of 10): some may be refused
+    while the burst lasts, but once it is over the next sign-in goes through."""
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "PASSWORD_MAX_FAILURES_PER_USER": 10}
+
+    def sign_in(i: int) -> bool:
+        throttle = PasswordThrottle("alice", f"198.51.100.{i}")
+        try:
+            throttle.begin()
+        except TooManyAttempts:
+            return False
+        throttle.succeeded()
+        return True
+
+    for _ in range(5):
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            list(pool.map(sign_in, range(12)))
+    assert sign_in(99)
