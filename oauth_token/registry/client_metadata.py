@@ -174,6 +174,9 @@ def _store(
     client.token_endpoint_auth_method = AuthMethod.NONE
     client.grant_types = list(metadata.grant_types)
     client.redirect_uris = list(metadata.redirect_uris)
+    # RP-Initiated Logout §3.1, validated like redirect URIs; back-channel logout URIs are
+    # not taken from documents (the server would POST to any URL a stranger names).
+    client.post_logout_redirect_uris = list(metadata.logout.post_logout_redirect_uris)
     client.jwks, client.jwks_uri = None, ""
     client.first_party = client.can_introspect = False
     client.secret_digest = client.secret_sealed = ""

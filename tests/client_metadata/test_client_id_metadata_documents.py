@@ -90,7 +90,12 @@ def test_discovery_advertises_support_only_when_on(client, settings, documents_o
 def test_authorization_code_flow_with_pkce_for_a_url_client_id(
     documents_on, https_site, browser, user, signing_keys, token_request
 ):
-    client_id = publish(https_site, headers={"Cache-Control": "max-age=600"})
+    client_id = publish(
+        https_site,
+        headers={"Cache-Control": "max-age=600"},
+        post_logout_redirect_uris=["https://agent.example.org/signed-out"],
+        backchannel_logout_uri="https://agent.example.org/backchannel",
+    )
     response, verifier = authorize_as(browser, client_id)
     fields = consent_fields(response)
     html = response.content.decode()
@@ -115,6 +120,8 @@ def test_authorization_code_flow_with_pkce_for_a_url_client_id(
     )
     assert not row.first_party and row.secret_digest == ""
     assert row.redirect_uris == [CALLBACK]
+    assert row.post_logout_redirect_uris == ["https://agent.example.org/signed-out"]
+    assert row.backchannel_logout_uri == ""
     assert row.metadata_document_expires_at is not None
     assert Consent.objects.filter(client=row, user=user).exists()
 
