@@ -18,6 +18,7 @@ second to every test that started one) and closing does not wait for request thr
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 import time
@@ -224,3 +225,20 @@ class LocalSite:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+@contextmanager
+def service_names(*names: str) -> Iterator[None]:
+    """Make each single-label host name (``rp``, as docker-compose names services) resolve to
+    127.0.0.1 for the process, so the servers above can be reached by it; other names resolve
+    as usual."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return original("127.0.0.1" if host in names else host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original  # type: ignore[assignment]

@@ -23,6 +23,7 @@ from oauth_token.admin import one_time
 from oauth_token.admin.confirm import confirm
 from oauth_token.models import Client, ClientGrant
 from oauth_token.models.clients import SECRET_AUTH_METHODS
+from oauth_token.models.url_fields import CalledURLFormField
 from oauth_token.registry import provisioning
 
 _NEW_SECRETS = "_oauth_token_new_secrets"
@@ -52,13 +53,13 @@ class ClientForm(forms.ModelForm):
         help_text="One absolute URI per line: where /oidc/logout may send the person afterwards "
         "(OIDC RP-Initiated Logout 1.0 §3.1, exact match).",
     )
-    jwks_uri = forms.URLField(
+    jwks_uri = CalledURLFormField(
         required=False,
         assume_scheme="https",
         label="JWKS URI",
         help_text="Where to fetch the client's JWK Set (instead of pasting it).",
     )
-    backchannel_logout_uri = forms.URLField(
+    backchannel_logout_uri = CalledURLFormField(
         required=False,
         max_length=2000,
         assume_scheme="https",

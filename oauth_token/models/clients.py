@@ -5,6 +5,7 @@ from django.db import models
 
 from oauth_token.core.secrets import new_alphanumeric
 from oauth_token.models.policies import validate_exchange_audiences, validate_trusted_issuers
+from oauth_token.models.url_fields import CalledURLField
 
 
 class ClientType(models.TextChoices):
@@ -55,7 +56,7 @@ class Client(models.Model):
     jwks = models.JSONField(
         "JWKS", null=True, blank=True, help_text="Public JWK Set for private_key_jwt."
     )
-    jwks_uri = models.URLField(
+    jwks_uri = CalledURLField(
         "JWKS URI", blank=True, help_text="Where to fetch the JWK Set instead."
     )
     first_party = models.BooleanField(
@@ -90,7 +91,7 @@ class Client(models.Model):
         blank=True,
         help_text="Where /oidc/logout may send the person afterwards (exact match).",
     )
-    backchannel_logout_uri = models.URLField(
+    backchannel_logout_uri = CalledURLField(
         max_length=2000,
         blank=True,
         help_text="Receives a logout token (OIDC Back-Channel Logout) when a session ends.",

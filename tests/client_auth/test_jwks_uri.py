@@ -8,6 +8,7 @@ import pytest
 
 from tests import kit
 from tests.responses import assert_invalid_client, assert_token
+from tests.stub_server import service_names
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +18,18 @@ def uri_client(make_jwt_client, jwks_server):
     jc = make_jwt_client("ES256", jwks_uri=jwks_server.url, kid="2024-01")
     jwks_server.jwks = {"keys": [kit.public_jwk(jc.key, "2024-01", "ES256")]}
     return jc
+
+
+def test_a_jwks_uri_on_a_service_name_host_is_accepted_and_fetched(
+    signing_keys, make_jwt_client, jwks_server, token_request
+):
+    """``http://keys:PORT/jwks.json`` (a docker-compose service name) passes provisioning; the
+    outbound module resolves it when fetching (private addresses allowed in these tests)."""
+    with service_names("keys"):
+        jc = make_jwt_client("ES256", jwks_uri=jwks_server.url.replace("127.0.0.1", "keys"))
+        jwks_server.jwks = {"keys": [kit.public_jwk(jc.key, "key-1", "ES256")]}
+        assert_token(token_request(jc.params()))
+    assert jwks_server.hits == 1
 
 
 def test_keys_from_jwks_uri_authenticate_and_are_fetched_once(

@@ -24,6 +24,7 @@ from oauth_token.tokens import logout_tokens
 from tests.authorize.helpers import API, oauth_settings_with
 from tests.logout.fixtures import decode, is_signed_in, logout_url, session_sid
 from tests.logout.rp import logout_receiver
+from tests.stub_server import service_names
 
 pytestmark = pytest.mark.django_db
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -381,6 +382,38 @@ def test_a_session_without_a_sid_sends_no_logout_token(
 def test_a_logout_token_always_names_a_session():
     with pytest.raises(ValueError):
         logout_tokens.mint(client_id="c", subject="s", sid="")
+
+
+def test_a_service_name_host_is_reached_where_private_addresses_are_allowed(
+    browser, rp_client, sign_in_with, log_out, outcomes
+):
+    """``http://rp:PORT/...``, as docker-compose names the relying party, is a valid URI; the
+    outbound module resolves it when sending, and OUTBOUND_ALLOW_PRIVATE_ADDRESSES (on in these
+    tests, as a compose deployment would set it) lets it reach the service."""
+    with logout_receiver() as rp, service_names("rp"):
+        uri = rp.url.replace("127.0.0.1", "rp")
+        signed_in = sign_in_with(*rp_client(backchannel_logout_uri=uri))
+        assert signed_in.client.backchannel_logout_uri == uri
+        log_out(signed_in.id_token)
+        [(name, _, _)] = outcomes.wait(1)
+        assert len(rp.logout_tokens(1)) == 1
+    assert name == "backchannel_logout_delivered"
+
+
+def test_a_service_name_host_is_still_refused_when_it_resolves_to_a_private_address(
+    browser, rp_client, sign_in_with, log_out, outcomes, settings
+):
+    """The SSRF guard applies at send time, whatever the URI's form."""
+    with logout_receiver() as rp, service_names("rp"):
+        signed_in = sign_in_with(
+            *rp_client(backchannel_logout_uri=rp.url.replace("127.0.0.1", "rp"))
+        )
+        settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": False}
+        log_out(signed_in.id_token)
+        [(name, _, payload)] = outcomes.wait(1)
+        assert rp.received == []
+    assert name == "backchannel_logout_failed"
+    assert "not public" in payload["reason"]
 
 
 def test_user_logged_out_signal(browser, rp_client, sign_in_with, log_out, user):

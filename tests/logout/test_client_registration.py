@@ -52,6 +52,10 @@ def test_create_with_logout_uris():
         ("--backchannel-logout-uri", "https://app.example/bc#frag", "fragment"),
         ("--backchannel-logout-uri", "http://[::1/bc", "not a valid URI"),
         ("--post-logout-redirect-uri", "http://[::1/bye", "not a valid URI"),
+        ("--backchannel-logout-uri", "http://10:8080/logout", "valid URL"),
+        ("--backchannel-logout-uri", "http://rp:99999/logout", "valid URL"),
+        ("--backchannel-logout-uri", "http://rp_1/logout", "valid URL"),
+        ("--jwks-uri", "http://u:p@keys/jwks.json", "valid URL"),
     ],
 )
 def test_bad_logout_uris_are_one_line_errors(flag, value, fragment):
@@ -163,3 +167,66 @@ def test_admin_shows_and_clears_backchannel_logout_session_required(admin_client
     assert response.status_code == 302, response.content[:500]
     client.refresh_from_db()
     assert not client.backchannel_logout_session_required
+
+
+# --- single-label hosts (docker-compose service names) ----------------------------------------
+
+SERVICE_LOGOUT = "http://rp:8080/logout"
+SERVICE_JWKS = "http://keys:8080/jwks.json"
+
+
+def test_the_command_accepts_service_name_hosts():
+    created = run(
+        "oauth_client",
+        "create",
+        "--name",
+        "Compose RP",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--backchannel-logout-uri",
+        SERVICE_LOGOUT,
+        "--auth-method",
+        "private_key_jwt",
+        "--jwks-uri",
+        SERVICE_JWKS,
+        "--json",
+    ).json()
+    assert created["backchannel_logout_uri"] == SERVICE_LOGOUT
+    assert created["jwks_uri"] == SERVICE_JWKS
+    updated = run(
+        "oauth_client",
+        "update",
+        created["client_id"],
+        "--backchannel-logout-uri",
+        "https://rp-2:8443/logout",
+        "--json",
+    ).json()
+    assert updated["backchannel_logout_uri"] == "https://rp-2:8443/logout"
+
+
+def test_the_admin_accepts_service_name_hosts(admin_client):
+    response = admin_client.post(
+        reverse("admin:oauth_token_client_add"),
+        _client_form(
+            grant_types=["authorization_code"],
+            token_endpoint_auth_method="private_key_jwt",
+            jwks_uri=SERVICE_JWKS,
+            backchannel_logout_uri=SERVICE_LOGOUT,
+        ),
+    )
+    assert response.status_code == 302, response.content[:500]
+    client = Client.objects.get(name="Admin-made")
+    assert (client.jwks_uri, client.backchannel_logout_uri) == (SERVICE_JWKS, SERVICE_LOGOUT)
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://10:8080/logout", "http://rp:99999/logout", "ftp://rp/logout", "http://[::1/x"]
+)
+def test_the_admin_refuses_what_is_no_callable_url(admin_client, uri):
+    response = admin_client.post(
+        reverse("admin:oauth_token_client_add"),
+        _client_form(grant_types=["authorization_code"], backchannel_logout_uri=uri),
+    )
+    assert response.status_code == 200
+    assert "Enter a valid URL" in response.content.decode()
+    assert not Client.objects.exists()
