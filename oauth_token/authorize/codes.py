@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from oauth_token.authorize.validation import AuthorizationRequest
 from oauth_token.conf import oauth_settings
-from oauth_token.core import secrets
+from oauth_token.core import rows, secrets
 from oauth_token.errors import InvalidGrant, OAuthError
 from oauth_token.models import AuthorizationCode, RefreshTokenFamily
 from oauth_token.tokens.refresh_tokens import revoke_family
@@ -53,12 +53,17 @@ def find(code: str) -> AuthorizationCode | None:
     Read without a lock: :func:`record_issued` consumes it conditionally at the end."""
     if not isinstance(code, str) or len(code) > 256:
         return None
-    try:
-        return AuthorizationCode.objects.select_related("user").get(
-            code_digest=secrets.digest(code)
-        )
-    except AuthorizationCode.DoesNotExist:
-        return None
+    found = _FIND.get(secrets.digest(code))
+    return found if isinstance(found, AuthorizationCode) else None
+
+
+# The redemption's statements, compiled once per process (``core/rows.py``).
+_FIND = rows.RowSelect(AuthorizationCode, by="code_digest", related=("user",))
+_CONSUME = rows.GuardedUpdate(
+    AuthorizationCode,
+    assign=("used_at", "access_token_jti", "access_token_expires_at", "refresh_family"),
+    unset=("used_at",),
+)
 
 
 def replayed(code_pk: int) -> OAuthError:
@@ -106,8 +111,8 @@ def record_issued(
         "access_token_expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
         "refresh_family": family,
     }
-    won = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
-        used_at=now, **recorded
+    won = _CONSUME.run(
+        row.pk, {**recorded, "used_at": now, "refresh_family": family.pk if family else None}
     )
     if not won:
         raise replayed(row.pk)

@@ -194,9 +194,7 @@ class RefreshTokenGrant(BaseGrant):
                 last_used_at=now, idle_expires_at=refresh_tokens.idle_expiry(family, now, lifetimes)
             )
             return KEEP
-        claimed = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True).update(
-            used_at=now, last_used_at=now
-        )
+        claimed = refresh_tokens.CONSUME.run(token.pk, {"used_at": now, "last_used_at": now})
         if claimed == 1:
             return ROTATE
         token.refresh_from_db(fields=["used_at"])

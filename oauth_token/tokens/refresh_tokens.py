@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from oauth_token import signals
 from oauth_token.conf import oauth_settings
-from oauth_token.core import jose, secrets
+from oauth_token.core import jose, rows, secrets
 from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
 from oauth_token.registry.keyring import encryption_keys
 from oauth_token.registry.snapshots import ClientInfo
@@ -133,15 +133,24 @@ def find(value: Any, *, for_update: bool = False) -> RefreshToken | None:
     if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
         return None
     if for_update:
-        rows = RefreshToken.objects.select_related("family", "family__user").select_for_update(
-            of=("self", "family")
-        )
-    else:
-        rows = RefreshToken.objects.select_related("family", "family__client", "family__user")
+        found = _FIND_AND_LOCK.get(secrets.digest(value))
+        return found if isinstance(found, RefreshToken) else None
+    queryset = RefreshToken.objects.select_related("family", "family__client", "family__user")
     try:
-        return rows.get(token_digest=secrets.digest(value))
+        return queryset.get(token_digest=secrets.digest(value))
     except RefreshToken.DoesNotExist:
         return None
+
+
+# The refresh_token grant's statements, compiled once (``core/rows.py``: compiling this SELECT
+# through the ORM cost more CPU than anything else a refresh does but the signature).
+_FIND_AND_LOCK = rows.RowSelect(
+    RefreshToken, by="token_digest", related=("family", "family__user"), lock_of=("", "family")
+)
+CONSUME = rows.GuardedUpdate(RefreshToken, assign=("used_at", "last_used_at"), unset=("used_at",))
+_INSERT_FAMILY = rows.RowInsert(RefreshTokenFamily, returning_pk=True)
+_INSERT_TOKEN = rows.RowInsert(RefreshToken)
+_INSERT_ACCESS_TOKEN = rows.RowInsert(RefreshFamilyAccessToken)
 
 
 def is_active(token: RefreshToken, now: datetime | None = None) -> bool:
@@ -192,7 +201,7 @@ def start_family(
     family's absolute expiry is fixed now, from the client's lifetime or the settings'."""
     now = timezone.now()
     lifetime = absolute_lifetime(lifetimes)
-    family = RefreshTokenFamily.objects.create(
+    family = RefreshTokenFamily(
         client_id=client_pk,
         user=user,
         subject=subject,
@@ -207,6 +216,7 @@ def start_family(
         created_at=now,
         expires_at=now + lifetime if lifetime else None,
     )
+    _INSERT_FAMILY.save_new(family)
     return family, _new_token(family, None, secrets.new_secret(32), lifetimes)
 
 
@@ -214,12 +224,14 @@ def _new_token(
     family: RefreshTokenFamily, parent: RefreshToken | None, value: str, lifetimes: Lifetimes
 ) -> str:
     now = timezone.now()
-    RefreshToken.objects.create(
-        family=family,
-        parent=parent,
-        token_digest=secrets.digest(value),
-        created_at=now,
-        idle_expires_at=idle_expiry(family, now, lifetimes),
+    _INSERT_TOKEN.run(
+        {
+            "family_id": family.pk,
+            "parent_id": parent.pk if parent is not None else None,
+            "token_digest": secrets.digest(value),
+            "created_at": now,
+            "idle_expires_at": idle_expiry(family, now, lifetimes),
+        }
     )
     return value
 
@@ -245,8 +257,13 @@ def continue_family(
 
 def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:
     """Remember an access token issued from ``family`` until it expires."""
-    RefreshFamilyAccessToken.objects.create(
-        family=family, jti=jti, expires_at=datetime.fromtimestamp(expires_at, tz=UTC)
+    _INSERT_ACCESS_TOKEN.run(
+        {
+            "family_id": family.pk,
+            "jti": jti,
+            "expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
+            "created_at": timezone.now(),
+        }
     )
 
 

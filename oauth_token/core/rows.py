@@ -1,0 +1,274 @@
+"""Statements of the write paths, compiled once per process instead of once per request.
+
+Django's ORM builds every statement's SQL anew each time it runs it. For most of this package
+that cost does not matter; for the statements every refresh and every code redemption runs it
+is the largest single cost after the signature: compiling the ``select_related`` SELECT that
+finds and locks a refresh token with its family and user (about forty columns over three
+tables) takes about 1 ms of CPU, ten times what PostgreSQL needs to answer it, and a
+conditional UPDATE through a queryset about 0.4 ms against 0.08 ms for the statement itself
+(``bench/PROFILE.md``).
+
+So the few statements on those paths are written here from the models' own metadata (table
+and column names, join columns, nullability), quoted by the connection, cached per database
+alias, and their rows turned back into model instances the way the ORM does it:
+``Model.from_db`` after the backend's and each field's database converters. Parameters go
+through each field's ``get_db_prep_value``, as the ORM's would. Nothing else of the ORM is
+bypassed: signals are not sent by these statements in the ORM either (``update()`` sends
+none; SELECTs none), and every statement runs on the connection of the current transaction.
+
+Only what the hot paths need: one row by one column, following foreign keys; an UPDATE of one
+row by primary key, guarded by columns that must still be NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _field(model: type[Model], name: str) -> Any:
+    """A concrete field (typed loosely: django-stubs' union with reverse relations has none of
+    the attributes used here)."""
+    return model._meta.get_field(name)
+
+
+def _pk(model: type[Model]) -> Any:
+    return model._meta.pk
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One model in the SELECT: its table alias, the path it was reached by, its fields."""
+
+    model: type[Model]
+    alias: str
+    path: tuple[str, ...]
+    fields: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    parts: tuple[_Part, ...]
+    converters: tuple[tuple[tuple[Converter, ...], Any], ...]
+
+
+class RowSelect:
+    """``SELECT`` of ``model`` joined along foreign keys (``related``: paths such as
+    ``"family"``, ``"family__user"``; a nullable key is a LEFT JOIN), one row where ``by``
+    equals a value, optionally locked (``lock_of``: the paths whose rows ``FOR UPDATE OF``
+    locks, ``""`` being ``model`` itself; where the database has no row locks, as SQLite,
+    the transaction's own write lock serialises instead, as with the ORM)."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        *,
+        by: str,
+        related: Sequence[str] = (),
+        lock_of: Sequence[str] | None = None,
+    ) -> None:
+        self.model, self.by, self.related = model, by, tuple(related)
+        self.lock_of = None if lock_of is None else tuple(lock_of)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def get(self, value: Any) -> Model | None:
+        """The row (with its related rows cached on it, as ``select_related`` does) or None."""
+        using = router.db_for_read(self.model)
+        compiled = self._compiled.get(using) or self._compile(using)
+        connection = connections[using]
+        by_field = _field(self.model, self.by)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, [by_field.get_db_prep_value(value, connection)])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = [
+            _convert(raw, converters, expression, connection)
+            for raw, (converters, expression) in zip(row, compiled.converters, strict=True)
+        ]
+        return self._hydrate(compiled.parts, values, using)
+
+    def _hydrate(self, parts: Sequence[_Part], values: list[Any], using: str) -> Model:
+        instances: dict[tuple[str, ...], Model | None] = {}
+        offset = 0
+        for part in parts:
+            chunk = values[offset : offset + len(part.fields)]
+            offset += len(part.fields)
+            pk_index = next(i for i, f in enumerate(part.fields) if f.primary_key)
+            instance = (
+                None
+                if chunk[pk_index] is None
+                else part.model.from_db(using, [f.attname for f in part.fields], chunk)
+            )
+            instances[part.path] = instance
+            if part.path:
+                parent = instances[part.path[:-1]]
+                if parent is not None:
+                    _field(type(parent), part.path[-1]).set_cached_value(parent, instance)
+        root = instances[()]
+        assert root is not None  # the root's primary key is never NULL
+        return root
+
+    def _compile(self, using: str) -> _Compiled:
+        connection = connections[using]
+        quote = connection.ops.quote_name
+        parts = [_Part(self.model, "r0", (), tuple(self.model._meta.concrete_fields))]
+        joins: list[str] = []
+        by_path: dict[tuple[str, ...], _Part] = {(): parts[0]}
+        for dotted in self.related:
+            path = tuple(dotted.split("__"))
+            parent = by_path[path[:-1]]
+            fk = _field(parent.model, path[-1])
+            target = fk.related_model
+            assert isinstance(target, type) and issubclass(target, Model)
+            part = _Part(target, f"r{len(parts)}", path, tuple(target._meta.concrete_fields))
+            kind = "LEFT OUTER JOIN" if fk.null else "INNER JOIN"
+            target_column = fk.target_field.column
+            joins.append(
+                f"{kind} {quote(target._meta.db_table)} {part.alias} ON "
+                f"{part.alias}.{quote(target_column)} = {parent.alias}.{quote(fk.column)}"
+            )
+            parts.append(part)
+            by_path[path] = part
+        columns = [f"{p.alias}.{quote(f.column)}" for p in parts for f in p.fields]
+        by_column = quote(_field(self.model, self.by).column)
+        sql = (
+            # Identifiers from the models' metadata, quoted; the value is a parameter.
+            f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} r0 "  # noqa: S608
+            f"{' '.join(joins)} WHERE r0.{by_column} = %s"
+        )
+        if self.lock_of is not None and connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+            if connection.features.has_select_for_update_of:
+                locked = [by_path[tuple(p.split("__")) if p else ()].alias for p in self.lock_of]
+                sql += " OF " + ", ".join(locked)
+        converters = []
+        for part in parts:
+            for field in part.fields:
+                expression = field.get_col(part.alias)
+                converters.append(
+                    (
+                        tuple(
+                            connection.ops.get_db_converters(expression)
+                            + field.get_db_converters(connection)
+                        ),
+                        expression,
+                    )
+                )
+        compiled = _Compiled(sql, tuple(parts), tuple(converters))
+        self._compiled[using] = compiled
+        return compiled
+
+
+def _convert(value: Any, converters: Sequence[Converter], expression: Any, connection: Any) -> Any:
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
+
+
+class GuardedUpdate:
+    """``UPDATE`` of one row by primary key, only while every ``unset`` column is still NULL
+    (the single-use consumption of a code or refresh token); returns how many rows changed,
+    so 0 means another request consumed it first."""
+
+    def __init__(self, model: type[Model], *, assign: Sequence[str], unset: Sequence[str]):
+        self.model, self.assign, self.unset = model, tuple(assign), tuple(unset)
+        self._sql: dict[str, str] = {}
+
+    def run(self, pk: Any, values: Mapping[str, Any]) -> int:
+        using = router.db_for_write(self.model)
+        connection = connections[using]
+        sql = self._sql.get(using) or self._compile(using)
+        params = [
+            _field(self.model, name).get_db_prep_save(values[name], connection)
+            for name in self.assign
+        ]
+        params.append(_pk(self.model).get_db_prep_value(pk, connection))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+
+    def _compile(self, using: str) -> str:
+        quote = connections[using].ops.quote_name
+        meta = self.model._meta
+        assignments = ", ".join(f"{quote(_field(self.model, n).column)} = %s" for n in self.assign)
+        guards = "".join(f" AND {quote(_field(self.model, n).column)} IS NULL" for n in self.unset)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+            f"WHERE {quote(_pk(self.model).column)} = %s{guards}"
+        )
+        self._sql[using] = sql
+        return sql
+
+
+class RowInsert:
+    """``INSERT`` of one ``model`` row from a mapping of field names to values (a field left
+    out takes its model default), like ``bulk_create`` of one object: no ``save()`` signals
+    (nothing in this package listens to them for these models), and the primary key is
+    returned when ``returning_pk`` (``RETURNING`` where the database has it, else the
+    cursor's last row id)."""
+
+    def __init__(self, model: type[Model], *, returning_pk: bool = False) -> None:
+        self.model, self.returning_pk = model, returning_pk
+        self.fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+        self._sql: dict[str, str] = {}
+
+    def run(self, values: Mapping[str, Any]) -> Any:
+        unknown = set(values) - {f.name for f in self.fields} - {f.attname for f in self.fields}
+        if unknown:
+            raise TypeError(f"{self.model.__name__} has no field(s) {sorted(unknown)}")
+        using = router.db_for_write(self.model)
+        connection = connections[using]
+        sql = self._sql.get(using) or self._compile(using)
+        params = [
+            field.get_db_prep_save(_value_for(field, values), connection) for field in self.fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if not self.returning_pk:
+                return None
+            if connection.features.can_return_columns_from_insert:
+                return cursor.fetchone()[0]
+            return connection.ops.last_insert_id(
+                cursor,
+                self.model._meta.db_table,
+                _pk(self.model).column,
+            )
+
+    def save_new(self, instance: Model) -> Model:
+        """INSERT an unsaved ``instance`` (its defaults already applied by its constructor)
+        and mark it saved, with its new primary key, as ``save()`` would."""
+        pk = self.run({f.attname: getattr(instance, f.attname) for f in self.fields})
+        if self.returning_pk:
+            instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = router.db_for_write(self.model)
+        return instance
+
+    def _compile(self, using: str) -> str:
+        connection = connections[using]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        columns = ", ".join(quote(str(f.column)) for f in self.fields)
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        sql = f"INSERT INTO {quote(str(meta.db_table))} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        if self.returning_pk and connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(_pk(self.model).column)}"
+        self._sql[using] = sql
+        return sql
+
+
+def _value_for(field: Any, values: Mapping[str, Any]) -> Any:
+    if field.attname in values:
+        return values[field.attname]
+    if field.name in values:
+        value = values[field.name]
+        return value.pk if isinstance(value, Model) else value
+    return field.get_default()

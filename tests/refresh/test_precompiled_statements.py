@@ -1,0 +1,132 @@
+"""``core/rows.py``: the write paths' statements compiled once. What they return and change
+must be exactly what the ORM's querysets would have returned and changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from oauth_token.core import rows, secrets
+from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+
+pytestmark = pytest.mark.django_db
+
+FIND = rows.RowSelect(
+    RefreshToken, by="token_digest", related=("family", "family__user"), lock_of=("", "family")
+)
+
+
+def _family(client, user, **extra) -> RefreshTokenFamily:
+    return RefreshTokenFamily.objects.create(
+        client=client,
+        user=user,
+        subject=f"auth0|{user.pk}" if user else "client",
+        audience="https://api.example.com",
+        scopes=["read:things", "offline_access"],
+        extra_claims={"tenant": "ünïcode", "n": 1},
+        auth_time=timezone.now() - timedelta(minutes=5),
+        grant_type="password",
+        **extra,
+    )
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_row_select_returns_what_select_related_returns(rt_client, resource_owner):
+    client, _ = rt_client
+    family = _family(client, resource_owner)
+    token = RefreshToken.objects.create(
+        family=family, token_digest=secrets.digest("value"), idle_expires_at=timezone.now()
+    )
+    expected = RefreshToken.objects.select_related("family", "family__user").get(pk=token.pk)
+
+    with transaction.atomic():
+        found = FIND.get(secrets.digest("value"))
+
+    assert _fields(found) == _fields(expected)
+    assert _fields(found.family) == _fields(expected.family)
+    assert _fields(found.family.user) == _fields(expected.family.user)
+    assert found.family.extra_claims == {"tenant": "ünïcode", "n": 1}  # JSON decoded
+    assert timezone.is_aware(found.created_at)
+    assert not found._state.adding
+
+
+def test_row_select_of_a_family_without_user_joins_none(rt_client):
+    client, _ = rt_client
+    family = _family(client, None)
+    RefreshToken.objects.create(family=family, token_digest=secrets.digest("v2"))
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        found = FIND.get(secrets.digest("v2"))
+        assert found.family.user is None  # cached: no further query
+    assert len([q for q in queries if q["sql"].startswith("SELECT")]) == 1
+
+
+def test_row_select_of_an_unknown_value_is_none(db):
+    with transaction.atomic():
+        assert FIND.get(secrets.digest("nobody")) is None
+
+
+def test_row_select_locks_token_and_family_where_the_database_can():
+    with transaction.atomic():
+        sql = FIND._compile(connection.alias).sql
+    if connection.features.has_select_for_update_of:
+        assert sql.endswith("FOR UPDATE OF r0, r1")
+    else:
+        assert "FOR UPDATE" not in sql
+
+
+def test_guarded_update_consumes_once(rt_client, resource_owner):
+    client, _ = rt_client
+    token = RefreshToken.objects.create(
+        family=_family(client, resource_owner), token_digest=secrets.digest("once")
+    )
+    now = timezone.now()
+    consume = rows.GuardedUpdate(
+        RefreshToken, assign=("used_at", "last_used_at"), unset=("used_at",)
+    )
+    assert consume.run(token.pk, {"used_at": now, "last_used_at": now}) == 1
+    assert consume.run(token.pk, {"used_at": now, "last_used_at": now}) == 0
+    token.refresh_from_db()
+    assert token.used_at == now and token.last_used_at == now
+
+
+def test_row_insert_stores_what_create_stores(rt_client, resource_owner):
+    client, _ = rt_client
+    insert = rows.RowInsert(RefreshTokenFamily, returning_pk=True)
+    family = insert.save_new(
+        RefreshTokenFamily(
+            client=client,
+            user=resource_owner,
+            subject="auth0|1",
+            scopes=["a", "b"],
+            extra_claims={"k": [1, 2]},
+            grant_type="password",
+        )
+    )
+    assert family.pk is not None and not family._state.adding
+    stored = RefreshTokenFamily.objects.get(pk=family.pk)
+    assert _fields(stored) == _fields(family)
+
+    rows.RowInsert(RefreshFamilyAccessToken).run(
+        {"family_id": family.pk, "jti": "j-1", "expires_at": timezone.now()}
+    )
+    record = RefreshFamilyAccessToken.objects.get(jti="j-1")
+    assert record.family_id == family.pk
+    assert record.created_at is not None  # the model default applied
+
+
+def test_row_insert_keeps_the_database_constraints(rt_client, resource_owner):
+    client, _ = rt_client
+    family = _family(client, resource_owner)
+    insert = rows.RowInsert(RefreshFamilyAccessToken)
+    insert.run({"family_id": family.pk, "jti": "dup", "expires_at": timezone.now()})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert.run({"family_id": family.pk, "jti": "dup", "expires_at": timezone.now()})
+    with pytest.raises(TypeError):
+        insert.run({"family_id": family.pk, "jti": "x", "expires_at": timezone.now(), "nope": 1})
