@@ -13,6 +13,8 @@ from oauth_token.views.userinfo import UserInfoView
 app_name = "oauth_token"
 
 urlpatterns = [
+    # First: the hot path, so resolving it tries no other pattern.
+    path("oauth/token", TokenView.as_view(), name="token"),
     path(".well-known/openid-configuration", discovery.configuration, name="openid_configuration"),
     path(".well-known/oauth-authorization-server", discovery.configuration, name="oauth_metadata"),
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
@@ -21,7 +23,6 @@ urlpatterns = [
     path("authorize/form_post.js", authorize.form_post_script, name="authorize_form_post_js"),
     path("oidc/logout", logout.end_session, name="end_session"),
     path("oidc/logout/confirm", logout.confirm, name="end_session_confirm"),
-    path("oauth/token", TokenView.as_view(), name="token"),
     path("userinfo", UserInfoView.as_view(), name="userinfo"),
     path("oauth/device/code", DeviceAuthorizationView.as_view(), name="device_code"),
     path("activate", ActivateView.as_view(), name="activate"),
