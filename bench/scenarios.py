@@ -531,6 +531,7 @@ def plan_password(world: World, n: int, rounds: int) -> Plan:
         Authorization=basic(world.dot_password[0].client_id, world.dot_password[1]),
     )
     world.add(plan, "floor", "/floor/password-sign", lambda: ours, 1, rounds)
+    world.add(plan, "db_floor", "/floor/db/password-sign", lambda: ours, 1, rounds)
     world.add(plan, "oauth_token", "/oauth/token", lambda: ours, 1, rounds)
     world.add(plan, "dot_plain_secret", "/dot/token/", lambda: dot, 1, rounds)
     return plan

@@ -103,6 +103,18 @@ def db_sign_twice(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
+def db_password_sign(request: HttpRequest) -> JsonResponse:
+    """The password grant's database floor: the password check and signature of
+    ``password_sign`` plus one INSERT of the refresh token it issues, in a transaction."""
+    user = get_user_model().objects.get(username=request.POST["username"])
+    if not user.check_password(request.POST["password"]):
+        return JsonResponse({"error": "invalid_grant"}, status=400)
+    refresh_token = secrets.token_urlsafe(32)
+    floor_db.insert_one(refresh_token)
+    return JsonResponse({**_token(), "refresh_token": refresh_token})
+
+
+@csrf_exempt
 def password_sign(request: HttpRequest) -> JsonResponse:
     """The password grant's floor: one password check (the project's hasher), one signature."""
     user = get_user_model().objects.get(username=request.POST["username"])

@@ -54,3 +54,13 @@ def consume_and_replace(value: str, replacement: str) -> bool:
             [digest(replacement), now],
         )
     return True
+
+
+def insert_one(value: str) -> None:
+    """The password grant's floor: one INSERT (the refresh token it must store), in its own
+    transaction; nothing is consumed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ISSUED} (digest, created_at) VALUES (%s, %s)",
+            [digest(value), timezone.now()],
+        )
