@@ -486,7 +486,28 @@ def _client_metadata_errors() -> list[Any]:
     ca_file = user.get("OUTBOUND_CA_FILE")
     if ca_file is not None and not (isinstance(ca_file, str) and os.path.isfile(ca_file)):
         problems.append("OUTBOUND_CA_FILE must be None or the path of a PEM file")
-    return [Error(f"OAUTH_TOKEN: {p}.", id="oauth_token.E160") for p in problems]
+    return [Error(f"OAUTH_TOKEN: {p}.", id="oauth_token.E160") for p in problems] + (
+        _client_metadata_throttle_errors()
+    )
+
+
+def _client_metadata_throttle_errors() -> list[Any]:
+    """The fetch throttle of Client ID Metadata Documents: positive whole numbers (a zero or
+    a typo must neither stop every new document client nor lift the bound)."""
+    user = oauth_settings.user_settings
+    return [
+        Error(f"OAUTH_TOKEN: {name} must be a positive integer.", id="oauth_token.E161")
+        for name in (
+            "CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_IP",
+            "CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_WINDOW",
+            "CLIENT_ID_METADATA_DOCUMENT_FETCH_WINDOW",
+        )
+        if not _positive_int(user.get(name, DEFAULTS[name]))
+    ]
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:

@@ -195,6 +195,11 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_ID_METADATA_DOCUMENT_MAX_BYTES": 5 * 1024,
     "CLIENT_ID_METADATA_DOCUMENT_MIN_CACHE_SECONDS": 60,
     "CLIENT_ID_METADATA_DOCUMENT_MAX_CACHE_SECONDS": 86400,
+    # Fetches of documents this server has no row for (outbound HTTP, maybe a new client row)
+    # allowed per source IP, and for the whole server, per FETCH_WINDOW seconds; then 429.
+    "CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_IP": 30,
+    "CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_WINDOW": 1000,
+    "CLIENT_ID_METADATA_DOCUMENT_FETCH_WINDOW": 3600,
     # Retry-After, in seconds, sent with 503 temporarily_unavailable.
     "RETRY_AFTER": 2,
     # Claims hooks (like Auth0 Actions' setCustomClaim): dotted paths of f(claims, context)

@@ -9,6 +9,11 @@ burst of parallel attempts all pass a check made before any of them was recorded
 simultaneous wrong codes had 16 evaluated against a limit of 10); counting first cannot.
 An attempt that turns out to be legitimate may ``give_back`` its count.
 
+**Who is asking, deep below the view.** A throttle that lives below the views (the fetch of
+a Client ID Metadata Document happens inside the client lookup) learns the request it is
+counting for from :func:`serving`, which the views enter; :func:`source_ip` then asks
+``CLIENT_IP_FUNCTION``, only when a throttle needs the address.
+
 A window starts with the first attempt and lasts ``window`` seconds; the refusal carries
 ``Retry-After`` until it ends. When the cache is unreachable, throttles fail closed (503): a
 guessable secret must not become guessable at full speed because Redis is down.
@@ -28,18 +33,39 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 
 from oauth_token.conf import oauth_settings
 from oauth_token.core import cache
 from oauth_token.errors import TemporarilyUnavailable, TooManyAttempts
 
 logger = logging.getLogger("oauth_token")
+
+_serving: ContextVar[HttpRequest | None] = ContextVar("oauth_token_serving", default=None)
+
+
+@contextlib.contextmanager
+def serving(request: HttpRequest) -> Iterator[None]:
+    """While the view handles ``request``, :func:`source_ip` answers for it."""
+    token = _serving.set(request)
+    try:
+        yield
+    finally:
+        _serving.reset(token)
+
+
+def source_ip() -> str | None:
+    """The source address of the request being served (``CLIENT_IP_FUNCTION``), or None
+    outside a view (a management command, a shell)."""
+    request = _serving.get()
+    return None if request is None else str(oauth_settings.CLIENT_IP_FUNCTION(request))
 
 
 def _unavailable(exc: Exception) -> TemporarilyUnavailable:

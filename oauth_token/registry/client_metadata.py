@@ -26,6 +26,14 @@ the URL, and again whenever its copy goes stale, instead of requiring a registra
   (``invalid_client``) and is not kept (§5.2: errors and invalid documents are not cached);
   ``core.outbound`` only holds back from retrying a failed URL for
   ``OUTBOUND_FAILURE_CACHE_SECONDS``. An operator stops a client by deactivating its row.
+- Fetching a document this server has no row for costs an outbound request and maybe a new
+  row, and anyone can ask for it with a fresh URL. Such fetches are counted
+  (``core/throttle.py``) per source IP (``CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_IP``) and
+  then for the whole server (``..._FETCHES_PER_WINDOW``, so many addresses together are
+  bounded too), per ``..._FETCH_WINDOW`` seconds, and refused with 429 ``too_many_attempts``
+  beyond. A request refused for its address does not use up the server's allowance. Known
+  clients are not counted: a fresh one is served from the cache, a stale one is refetched at
+  most once per ``MIN_CACHE_SECONDS``, and their number is bounded by this very throttle.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oauth_token.conf import oauth_settings
-from oauth_token.core import outbound
+from oauth_token.core import outbound, throttle
 from oauth_token.errors import OAuthError
 from oauth_token.models import Client
 from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH, AuthMethod, ClientType
@@ -55,6 +63,7 @@ GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 SECRET_MEMBERS = ("client_secret", "client_secret_expires_at")
 # JWK members of private keys (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+_THROTTLE = "client-metadata-fetch"
 _DOT_SEGMENTS = frozenset({".", "..", "%2e", "%2e%2e", ".%2e", "%2e."})
 
 
@@ -92,6 +101,8 @@ def refresh(client_id: str) -> Client | None:
         not existing.is_active or existing.metadata_document_expires_at is None
     ):
         return None
+    if existing is None:
+        count_fetch()
     try:
         remote = outbound.fetch_json(
             client_id, max_bytes=int(oauth_settings.CLIENT_ID_METADATA_DOCUMENT_MAX_BYTES)
@@ -105,6 +116,22 @@ def refresh(client_id: str) -> Client | None:
     name = display_name(client_id, remote.document, metadata.name)
     expires_at = timezone.now() + timedelta(seconds=cache_lifetime(remote.headers))
     return _store(client_id, name, metadata, expires_at, existing)
+
+
+def count_fetch() -> None:
+    """Count the fetch of a new document against its source IP, then against the server;
+    raises TooManyAttempts (429, ``Retry-After``) over either limit. Two attempts, so that
+    an address already refused does not go on spending everyone's allowance; outside a
+    request (no source address) only the server's count applies."""
+    window = int(oauth_settings.CLIENT_ID_METADATA_DOCUMENT_FETCH_WINDOW)
+    ip = throttle.source_ip()
+    if ip is not None:
+        limit = int(oauth_settings.CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_IP)
+        per_ip = throttle.Counter(_THROTTLE, "ip", ip, limit, window)
+        throttle.attempt([per_ip], lambda _c: "Too many new client_id URLs from this address.")
+    limit = int(oauth_settings.CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_WINDOW)
+    server = throttle.Counter(_THROTTLE, "server", "all", limit, window)
+    throttle.attempt([server], lambda _c: "Too many new client_id URLs; try later.")
 
 
 def cache_lifetime(headers: Mapping[str, str]) -> int:

@@ -32,8 +32,14 @@ from oauth_token.authorize.validation import (
     validate,
 )
 from oauth_token.core import endpoints
-from oauth_token.errors import AccessDenied, ConsentRequired, InvalidRequest, LoginRequired
-from oauth_token.views.base import to_oauth_error
+from oauth_token.errors import (
+    AccessDenied,
+    ConsentRequired,
+    InvalidRequest,
+    LoginRequired,
+    OAuthError,
+)
+from oauth_token.views.base import serving, to_oauth_error
 
 ERROR_TEMPLATE = "oauth_token/authorize_error.html"
 FORM_POST_TEMPLATE = "oauth_token/form_post.html"
@@ -53,6 +59,7 @@ class ClientRedirect(HttpResponseRedirect):
 @csrf_exempt  # an authorization request is a cross-site navigation by design (§4.1.1)
 @never_cache
 @require_http_methods(["GET", "POST"])
+@serving
 def authorize(request: HttpRequest) -> HttpResponse:
     params, duplicated = read_params(request.GET if request.method == "GET" else request.POST)
     try:
@@ -60,6 +67,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
         target = resolve_target(params, duplicated)
     except UnsafeRedirect as exc:
         return error_page(request, exc.error, exc.description)
+    except OAuthError as exc:  # e.g. too many document fetches: the client is not verified
+        return error_page(request, exc.error, exc.description, exc.status_code, exc.headers)
     try:
         return proceed(request, validate(params, duplicated, target, request_uri))
     except Exception as exc:
@@ -69,6 +78,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 @csrf_protect  # even where CsrfViewMiddleware is not installed
 @never_cache
 @require_POST
+@serving
 def decide(request: HttpRequest) -> HttpResponse:
     """The consent form's target (CSRF-protected): allow issues the code, deny answers
     ``access_denied`` (RFC 6749 §4.1.2.1)."""
@@ -81,6 +91,8 @@ def decide(request: HttpRequest) -> HttpResponse:
         target = resolve_target(entry.params, [])
     except UnsafeRedirect as exc:
         return error_page(request, exc.error, exc.description)
+    except OAuthError as exc:
+        return error_page(request, exc.error, exc.description, exc.status_code, exc.headers)
     try:
         authz = validate(entry.params, [], target, entry.request_uri)
         user = request.user
@@ -222,14 +234,21 @@ def form_post_script(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def error_page(request: HttpRequest, error: str, description: str) -> HttpResponse:
+def error_page(
+    request: HttpRequest,
+    error: str,
+    description: str,
+    status: int = 400,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
     """RFC 6749 §4.1.2.1: the client or redirect_uri cannot be trusted, so the person is told
     here and nothing is sent anywhere."""
     response = TemplateResponse(
         request,
         ERROR_TEMPLATE,
         {"error": error, "error_description": description},
-        status=400,
+        status=status,
+        headers=headers,
     )
     response["Cache-Control"] = "no-store"
     response["X-Frame-Options"] = "DENY"

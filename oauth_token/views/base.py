@@ -6,8 +6,10 @@ a 500 for anything a client sent. A database or cache outage is a 503 the client
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -16,7 +18,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import APIView
 
 from oauth_token.conf import oauth_settings
-from oauth_token.core import cache, metrics
+from oauth_token.core import cache, metrics, throttle
 from oauth_token.errors import (
     ConfigurationError,
     InvalidRequest,
@@ -79,6 +81,18 @@ def to_oauth_error(exc: Exception) -> OAuthError | None:
     return None
 
 
+def serving(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For a function view: throttles below it count by its request's source address
+    (``core/throttle.serving``), as they do below every ``OAuthAPIView``."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with throttle.serving(request):
+            return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def _cache_outage_types() -> tuple[type[BaseException], ...]:
     """Exceptions meaning "the cache server did not answer": redis-py's connection, timeout
     and loading errors (and read-only replicas after a failover), socket errors of other
@@ -121,7 +135,7 @@ class OAuthAPIView(APIView):
         """The change generation is checked once per request, not once per lookup (with a
         process-local cache that check is a database read, ``core/cache.py``); the request is
         timed for the metrics when they are on."""
-        with cache.request_scope():
+        with cache.request_scope(), throttle.serving(request):
             if not metrics.enabled():
                 return super().dispatch(request, *args, **kwargs)
             started = time.perf_counter()

@@ -19,7 +19,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth_token.authorize import logout
+from oauth_token.errors import OAuthError
 from oauth_token.views.authorize import ClientRedirect, with_query
+from oauth_token.views.base import serving
 
 CONFIRM_TEMPLATE = "oauth_token/logout_confirm.html"
 DONE_TEMPLATE = "oauth_token/logout_done.html"
@@ -29,12 +31,18 @@ ERROR_TEMPLATE = "oauth_token/logout_error.html"
 @csrf_exempt  # §2: the RP sends the browser here, by a link or a cross-site form POST
 @never_cache
 @require_http_methods(["GET", "POST"])
+@serving
 def end_session(request: HttpRequest) -> HttpResponse:
     data = request.GET if request.method == "GET" else request.POST
     try:
         request_ = logout.parse(logout.read(data))
     except logout.LogoutRefused as exc:
         return error_page(request, exc.description)
+    except OAuthError as exc:  # e.g. too many document fetches, or the cache is down
+        response = error_page(request, exc.description, exc.status_code)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
     if not request.user.is_authenticated:
         return finish(request, request_)
     if logout.tied_to_session(request, request_):
@@ -88,10 +96,10 @@ def done(request: HttpRequest, *, signed_out: bool) -> HttpResponse:
     return protect(TemplateResponse(request, DONE_TEMPLATE, {"signed_out": signed_out}))
 
 
-def error_page(request: HttpRequest, description: str) -> HttpResponse:
+def error_page(request: HttpRequest, description: str, status: int = 400) -> HttpResponse:
     """Nothing about the request can be trusted to send the person anywhere (§3)."""
     response = TemplateResponse(
-        request, ERROR_TEMPLATE, {"error_description": description}, status=400
+        request, ERROR_TEMPLATE, {"error_description": description}, status=status
     )
     return protect(response)
 
