@@ -55,6 +55,7 @@ def client_row(client: Client, *, with_grants: bool = False) -> dict[str, Any]:
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "backchannel_logout_uri": client.backchannel_logout_uri or None,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "revoke_refresh_tokens_on_logout": client.revoke_refresh_tokens_on_logout,
         "is_active": client.is_active,
         "access_token_lifetime": client.access_token_lifetime,
         "refresh_token_lifetime": client.refresh_token_lifetime,

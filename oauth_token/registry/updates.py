@@ -38,6 +38,7 @@ CLIENT_FIELDS = frozenset(
         "post_logout_redirect_uris",
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
+        "revoke_refresh_tokens_on_logout",
         "access_token_lifetime",
         "refresh_token_lifetime",
         "refresh_idle_lifetime",

@@ -21,7 +21,8 @@ from oauth_token.authorize import backchannel, sessions
 from oauth_token.events import audit
 from oauth_token.models import AuditEvent, Client, RefreshTokenFamily
 from oauth_token.tokens import logout_tokens
-from tests.authorize.helpers import API, oauth_settings_with
+from tests.authorize.helpers import API, CALLBACK, oauth_settings_with
+from tests.commands.conftest import run
 from tests.logout.fixtures import decode, is_signed_in, logout_url, session_sid
 from tests.logout.rp import logout_receiver
 from tests.stub_server import service_names
@@ -457,3 +458,34 @@ def test_revoke_on_logout_revokes_the_sessions_refresh_tokens(
     family = RefreshTokenFamily.objects.get(client=revoking)
     assert family.revoked_reason == "logout"
     assert refresh(kept).status_code == 200
+
+
+def test_revoke_on_logout_set_by_the_command_revokes_the_sessions_refresh_tokens(
+    browser, sign_in_with, log_out, offline_api, token_request
+):
+    """``oauth_client create --revoke-refresh-tokens-on-logout`` has the admin's effect."""
+    created = run(
+        "oauth_client",
+        "create",
+        "--name",
+        "Command-made",
+        "--grant-type",
+        "authorization_code",
+        "refresh_token",
+        "--redirect-uri",
+        CALLBACK,
+        "--first-party",
+        "--revoke-refresh-tokens-on-logout",
+        "--json",
+    ).json()
+    client = Client.objects.get(client_id=created["client_id"])
+    signed_in = sign_in_with(
+        client, created["client_secret"], scope="openid offline_access read:things", audience=API
+    )
+    log_out(signed_in.id_token)
+    response = token_request(
+        {"grant_type": "refresh_token", "refresh_token": signed_in.tokens["refresh_token"]},
+        auth=(client.client_id, created["client_secret"]),
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert RefreshTokenFamily.objects.get(client=client).revoked_reason == "logout"

@@ -4,6 +4,7 @@ by the same provisioning rules, and in effect at /oidc/logout at once."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.test import Client as BrowserClient
 from django.urls import reverse
 
@@ -144,6 +145,39 @@ def test_backchannel_logout_session_required_round_trips_through_the_command():
     assert off["backchannel_logout_session_required"] is False
     plain = run("oauth_client", "create", "--name", "Plain", "--json").json()
     assert plain["backchannel_logout_session_required"] is False
+
+
+def test_revoke_refresh_tokens_on_logout_round_trips_through_the_command():
+    created = run(
+        "oauth_client", "create", "--name", "Web", "--revoke-refresh-tokens-on-logout", "--json"
+    ).json()
+    assert created["revoke_refresh_tokens_on_logout"] is True
+    client_id = created["client_id"]
+    assert Client.objects.get(client_id=client_id).revoke_refresh_tokens_on_logout
+    shown = run("oauth_client", "show", client_id, "--json").json()
+    assert shown["revoke_refresh_tokens_on_logout"] is True
+    listed = run("oauth_client", "list", "--json").json()
+    assert [c["revoke_refresh_tokens_on_logout"] for c in listed] == [True]
+    kept = run("oauth_client", "update", client_id, "--name", "Renamed", "--json").json()
+    assert kept["revoke_refresh_tokens_on_logout"] is True
+    off = run(
+        "oauth_client", "update", client_id, "--no-revoke-refresh-tokens-on-logout", "--json"
+    ).json()
+    assert off["revoke_refresh_tokens_on_logout"] is False
+    assert not Client.objects.get(client_id=client_id).revoke_refresh_tokens_on_logout
+    on = run(
+        "oauth_client", "update", client_id, "--revoke-refresh-tokens-on-logout", "--json"
+    ).json()
+    assert on["revoke_refresh_tokens_on_logout"] is True
+    plain = run("oauth_client", "create", "--name", "Plain", "--json").json()
+    assert plain["revoke_refresh_tokens_on_logout"] is False
+
+
+def test_revoke_refresh_tokens_on_logout_is_in_the_command_help(capsys):
+    for action in ("create", "update"):
+        with pytest.raises(SystemExit):
+            call_command("oauth_client", action, "--help")
+        assert "--revoke-refresh-tokens-on-logout" in capsys.readouterr().out
 
 
 def test_admin_shows_and_clears_backchannel_logout_session_required(admin_client):

@@ -277,6 +277,17 @@ LOGOUT = {
 }
 
 
+def test_registration_cannot_ask_for_refresh_tokens_revoked_on_logout(register, registration_mode):
+    """An operator's decision (``oauth_client --revoke-refresh-tokens-on-logout``, the admin),
+    not a client's: the member is not RFC 7591 metadata and is not taken."""
+    registration_mode("open")
+    response = register({**WEB, "revoke_refresh_tokens_on_logout": True})
+    assert response.status_code == 201, response.content
+    assert "revoke_refresh_tokens_on_logout" not in response.json()
+    client = Client.objects.get(client_id=response.json()["client_id"])
+    assert client.revoke_refresh_tokens_on_logout is False
+
+
 def test_logout_metadata_round_trips(api_client, register, registration_mode):
     """OIDC Back-Channel Logout 1.0 §2.2 and RP-Initiated Logout 1.0 §3.1 members: stored on
     the client, returned as registered, read back and replaced by RFC 7592."""

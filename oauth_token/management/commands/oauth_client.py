@@ -94,6 +94,7 @@ class Command(OAuthCommand):
             require_dpop=options["require_dpop"],
             require_par=options["require_par"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
+            revoke_refresh_tokens_on_logout=options["revoke_refresh_tokens_on_logout"],
             **_extra_fields(options),
         )
         row = client_row(created.client)
@@ -217,6 +218,11 @@ FLAGS = (
         "backchannel-logout-session-required",
         "The client needs sid in its logout tokens (OIDC Back-Channel Logout 1.0 §2.2; "
         "every logout token carries it).",
+    ),
+    (
+        "revoke-refresh-tokens-on-logout",
+        "Ending a browser session (RP-initiated or back-channel logout) revokes the refresh "
+        "tokens issued in it to this client.",
     ),
 )
 LIFETIMES = (
