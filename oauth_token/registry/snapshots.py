@@ -76,7 +76,7 @@ class ApiInfo:
     permissions_in_token: bool = False
 
 
-def _plausible(value: object, max_length: int) -> bool:
+def plausible(value: object, max_length: int) -> bool:
     """Ids come from clients (Basic header, assertion ``iss``, JSON bodies): ones that no row can
     hold (NUL, control characters, lone surrogates) are unknown without asking the database,
     which would refuse them with an error rather than an empty result."""
@@ -153,7 +153,7 @@ def _through_shared_cache(
 def get_client(client_id: str) -> ClientInfo | None:
     """The active client with this id, or None; unknown ids are cached too (briefly). A
     client_id that is a Client ID Metadata Document URL is resolved by :func:`_documented`."""
-    if not _plausible(client_id, CLIENT_ID_MAX_LENGTH):
+    if not plausible(client_id, CLIENT_ID_MAX_LENGTH):
         return None
     result: ClientInfo | None = cache.memoized(
         ("client", client_id),
@@ -189,7 +189,7 @@ def _client_row(client_id: str) -> ClientInfo | None:
 
 
 def get_api(identifier: str) -> ApiInfo | None:
-    if not _plausible(identifier, 255):
+    if not plausible(identifier, 255):
         return None
     result: ApiInfo | None = cache.memoized(
         ("api", identifier),

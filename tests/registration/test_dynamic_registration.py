@@ -234,6 +234,19 @@ def test_wrong_token_or_unknown_client_is_401(api_client, registered):
     assert none.status_code == 401
 
 
+@pytest.mark.parametrize("client_id", ["%00", "a%00b", "%01", "x" * 300])
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_nul_byte_or_oversized_client_id_in_registration_uri_is_401_not_500(
+    api_client, registered, client_id, method
+):
+    """PostgreSQL refuses NUL in text with an error, not an empty result: a client_id no row
+    can hold must be an unknown client before any query (found by the registration fuzzer)."""
+    token = registered["registration_access_token"]
+    response = manage(api_client, method, {"client_id": client_id}, token, data=None)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+
+
 def test_update_replaces_metadata_and_rotates_the_registration_token(api_client, registered):
     old = registered["registration_access_token"]
     update = {
