@@ -156,3 +156,16 @@ def test_check_reports_a_bad_fetch_limit(settings, name, value):
 
 def test_check_accepts_the_default_fetch_limits():
     assert "oauth_token.E161" not in [e.id for e in check_configuration()]
+
+
+def test_logout_naming_fresh_client_id_urls_meets_the_same_throttle(
+    fetch_limits, https_site, client
+):
+    """/oidc/logout looks the client up too: past the limit an error page, never a redirect."""
+    fetch_limits(per_ip=1)
+    client.get("/oidc/logout", {"client_id": fresh(https_site, 0)})
+    response = client.get("/oidc/logout", {"client_id": fresh(https_site, 1)})
+    assert response.status_code == 429, (response.status_code, response.content[:300])
+    assert "Location" not in response
+    assert 0 < int(response["Retry-After"]) <= 600
+    assert fetches(https_site, "/agents/1/client.json") == 0
