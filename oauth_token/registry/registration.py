@@ -26,10 +26,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oauth_token.core import secrets
+from oauth_token.core.identifiers import plausible
 from oauth_token.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken
 from oauth_token.models import Client, ClientRegistration, InitialAccessToken
 from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH, AuthMethod, ClientType
-from oauth_token.registry import provisioning, snapshots
+from oauth_token.registry import provisioning
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 # Grants a client may give itself: none needs an operator's trust in the client.
@@ -281,7 +282,7 @@ def authenticate(client_id: str, authorization: str | None) -> ClientRegistratio
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("A registration access token is required.")
-    if not snapshots.plausible(client_id, CLIENT_ID_MAX_LENGTH):
+    if not plausible(client_id, CLIENT_ID_MAX_LENGTH):
         # No row can hold it (NUL, control characters, too long): unknown, without asking a
         # database that would refuse the value with an error rather than an empty result.
         raise InvalidToken("The registration access token is invalid.")

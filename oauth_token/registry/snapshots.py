@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from oauth_token.core import cache
+from oauth_token.core.identifiers import plausible
 from oauth_token.models import Api, Client, ClientGrant
 from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH
 from oauth_token.registry import client_metadata
@@ -74,13 +75,6 @@ class ApiInfo:
     allow_offline_access: bool
     rbac: bool = False
     permissions_in_token: bool = False
-
-
-def plausible(value: object, max_length: int) -> bool:
-    """Ids come from clients (Basic header, assertion ``iss``, JSON bodies): ones that no row can
-    hold (NUL, control characters, lone surrogates) are unknown without asking the database,
-    which would refuse them with an error rather than an empty result."""
-    return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
 
 
 def client_cache_key(client_id: str) -> str:
