@@ -111,3 +111,17 @@ def assert_error_page(response: Any, error: str = "invalid_client") -> None:
 def assert_invalid_client(response: Any) -> None:
     assert response.status_code == 401, (response.status_code, response.content[:300])
     assert response.json()["error"] == "invalid_client"
+
+
+def code_request(token_request: Any, client_id: str) -> Any:
+    """A token request as a document client would send it (the code itself is beside the
+    point: what these tests look at happens while the client is resolved)."""
+    return token_request(
+        {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "code": "not-a-code",
+            "redirect_uri": CALLBACK,
+            "code_verifier": "v" * 43,
+        }
+    )

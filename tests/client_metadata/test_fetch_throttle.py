@@ -16,6 +16,7 @@ from oauth_token.models import Client
 from tests.authorize.helpers import CALLBACK
 from tests.client_metadata.fixtures import (
     authorize_as,
+    code_request,
     consent_fields,
     fetches,
     publish,
@@ -62,18 +63,6 @@ def from_address(browser: Any, client_id: str, ip: str) -> Any:
     return authorize_as(browser, client_id)[0]
 
 
-def _token(token_request: Any, client_id: str) -> Any:
-    return token_request(
-        {
-            "grant_type": "authorization_code",
-            "client_id": client_id,
-            "code": "not-a-code",
-            "redirect_uri": CALLBACK,
-            "code_verifier": "v" * 43,
-        }
-    )
-
-
 def _push(api_client: Any, client_id: str) -> Any:
     form = {
         "client_id": client_id,
@@ -97,7 +86,7 @@ def test_flood_of_fresh_client_id_urls_hits_the_fetch_throttle(
 
     flood = [fresh(https_site, n) for n in range(3, 6)]
     assert_throttled_page(authorize_as(browser, flood[0])[0])
-    assert_throttled_json(_token(token_request, flood[1]))
+    assert_throttled_json(code_request(token_request, flood[1]))
     assert_throttled_json(_push(api_client, flood[2]))
 
     assert Client.objects.filter(client_id__in=flood).count() == 0

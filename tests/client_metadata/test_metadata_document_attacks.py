@@ -17,6 +17,7 @@ from tests.client_metadata.fixtures import (
     assert_error_page,
     assert_invalid_client,
     authorize_as,
+    code_request,
     consent_fields,
     document,
     fetches,
@@ -27,22 +28,10 @@ from tests.stub_server import redirect, respond, stub_server
 pytestmark = pytest.mark.django_db
 
 
-def _token(token_request: Any, client_id: str) -> Any:
-    return token_request(
-        {
-            "grant_type": "authorization_code",
-            "client_id": client_id,
-            "code": "not-a-code",
-            "redirect_uri": CALLBACK,
-            "code_verifier": "v" * 43,
-        }
-    )
-
-
 def assert_refused(browser: Any, token_request: Any, client_id: str) -> None:
     """Both doors closed, and no client row kept for the URL."""
     assert_error_page(authorize_as(browser, client_id)[0])
-    assert_invalid_client(_token(token_request, client_id))
+    assert_invalid_client(code_request(token_request, client_id))
     assert not Client.objects.filter(client_id=client_id).exists()
 
 
@@ -94,7 +83,7 @@ def test_malformed_client_id_url_is_never_fetched(
     https_site.routes["/client.json"] = https_site.routes[DOCUMENT_PATH]
     response, _ = authorize_as(browser, client_id)
     assert response.status_code == 400 and "Location" not in response
-    token = _token(token_request, client_id)
+    token = code_request(token_request, client_id)
     assert token.status_code in (400, 401)
     assert token.json()["error"] in ("invalid_client", "invalid_request")
     assert https_site.hits == []
@@ -234,4 +223,4 @@ def test_a_stale_document_that_disappears_ends_the_client(
     del https_site.routes[DOCUMENT_PATH]
     time.sleep(1.2)
     assert_error_page(authorize_as(browser, client_id)[0])
-    assert_invalid_client(_token(token_request, client_id))
+    assert_invalid_client(code_request(token_request, client_id))
