@@ -71,7 +71,10 @@ class RefreshTokenGrant(BaseGrant):
             sid=family.sid or None,
             extra_claims=dict(family.extra_claims or {}),
             continued_family=ContinuedFamily(
-                family, refresh_tokens.continue_family(family, token, presented, action, lifetimes)
+                family,
+                refresh_tokens.continue_family(family, token, presented, action, lifetimes),
+                rotated_from=token if action == ROTATE else None,
+                lifetimes=lifetimes,
             ),
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from oauth_token.models import AuthorizationCode, RefreshTokenFamily
+from oauth_token.models import AuthorizationCode, RefreshToken, RefreshTokenFamily
 from oauth_token.registry.snapshots import ApiInfo, ClientInfo
 from oauth_token.token_endpoint.request import TokenRequest
+from oauth_token.tokens.refresh_tokens import Lifetimes
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -38,11 +39,15 @@ class TokenContext:
 @dataclass(frozen=True)
 class ContinuedFamily:
     """A refresh-token family the refresh_token grant continues. The grant has already decided
-    rotation and produced the successor: ``refresh_token`` is the value to return (None when
-    rotation is off and the presented token stays valid)."""
+    rotation and derived the successor: ``refresh_token`` is the value to return (None when
+    rotation is off and the presented token stays valid). On a rotation, ``rotated_from`` is
+    the consumed token: issuance stores its successor together with the access token it mints
+    (``refresh_tokens.store_successor``)."""
 
     family: RefreshTokenFamily
     refresh_token: str | None = field(default=None, repr=False)
+    rotated_from: RefreshToken | None = None
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
 
 
 @dataclass(frozen=True)

@@ -157,10 +157,21 @@ def _refresh(
     result: GrantResult, context: TokenContext, access: AccessToken
 ) -> tuple[RefreshTokenFamily | None, str | None]:
     """The family the grant continued, or a new one when the grant is eligible; the access
-    token is recorded against it so that revoking the family denylists it."""
+    token is recorded against it (on the refresh-token row issued with it, or on its own row)
+    so that revoking the family denylists it."""
     continued = result.continued_family
+    issued_with = refresh_tokens.IssuedWith(access.jti, access.expires_at)
     if continued is not None:
-        refresh_tokens.record_access_token(continued.family, access.jti, access.expires_at)
+        if continued.rotated_from is not None and continued.refresh_token is not None:
+            refresh_tokens.store_successor(
+                continued.family,
+                continued.rotated_from,
+                continued.refresh_token,
+                continued.lifetimes,
+                issued_with,
+            )
+        else:
+            refresh_tokens.record_access_token(continued.family, access.jti, access.expires_at)
         return continued.family, continued.refresh_token
     if not refresh_eligible(result, context):
         return None, None
@@ -177,8 +188,8 @@ def _refresh(
         sid=result.sid or "",
         dpop_jkt=refresh_tokens.dpop_binding(context.client, context.dpop_jkt),
         lifetimes=refresh_tokens.Lifetimes.of(context.client),
+        access=issued_with,
     )
-    refresh_tokens.record_access_token(family, access.jti, access.expires_at)
     return family, value
 
 

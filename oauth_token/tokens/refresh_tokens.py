@@ -11,9 +11,12 @@ successor's stored digest.
 
 Who calls what:
 - The refresh_token grant decides what a presented token leads to and calls
-  :func:`continue_family`, which creates the successor (or recovers it within the leeway).
-- Issuance calls :func:`start_family` for a new grant that is eligible, and
-  :func:`record_access_token` for every access token issued from a family.
+  :func:`continue_family`, which derives the successor's value (or recovers it within the
+  leeway).
+- Issuance, once it has minted the access token, stores what it issued: a new family with its
+  first token (:func:`start_family`) or a rotated family's successor (:func:`store_successor`),
+  each refresh-token row carrying the access token issued with it; an access token issued
+  without a new refresh token is recorded by :func:`record_access_token`.
 - :func:`revoke_family` revokes every refresh token of a family and denylists the access
   tokens issued from it (reuse detection, code replay, /oauth/revoke, the admin).
 - :func:`find` and :func:`is_active` serve revocation and introspection.
@@ -196,6 +199,7 @@ def start_family(
     dpop_jkt: str | None,
     lifetimes: Lifetimes = Lifetimes(),
     sid: str = "",
+    access: IssuedWith | None = None,
 ) -> tuple[RefreshTokenFamily, str]:
     """A new family and its first refresh token (random, 256 bits); returns both. The
     family's absolute expiry is fixed now, from the client's lifetime or the settings'."""
@@ -217,11 +221,23 @@ def start_family(
         expires_at=now + lifetime if lifetime else None,
     )
     _INSERT_FAMILY.save_new(family)
-    return family, _new_token(family, None, secrets.new_secret(32), lifetimes)
+    return family, _new_token(family, None, secrets.new_secret(32), lifetimes, access)
+
+
+@dataclass(frozen=True)
+class IssuedWith:
+    """The access token issued together with a refresh token (its ``jti`` and ``exp``)."""
+
+    jti: str
+    expires_at: int
 
 
 def _new_token(
-    family: RefreshTokenFamily, parent: RefreshToken | None, value: str, lifetimes: Lifetimes
+    family: RefreshTokenFamily,
+    parent: RefreshToken | None,
+    value: str,
+    lifetimes: Lifetimes,
+    access: IssuedWith | None,
 ) -> str:
     now = timezone.now()
     _INSERT_TOKEN.run(
@@ -231,9 +247,25 @@ def _new_token(
             "token_digest": secrets.digest(value),
             "created_at": now,
             "idle_expires_at": idle_expiry(family, now, lifetimes),
+            "access_token_jti": access.jti if access else "",
+            "access_token_expires_at": (
+                datetime.fromtimestamp(access.expires_at, tz=UTC) if access else None
+            ),
         }
     )
     return value
+
+
+def store_successor(
+    family: RefreshTokenFamily,
+    parent: RefreshToken,
+    value: str,
+    lifetimes: Lifetimes,
+    access: IssuedWith,
+) -> None:
+    """Store the successor :func:`continue_family` derived for a rotation, with the access
+    token issued alongside it."""
+    _new_token(family, parent, value, lifetimes, access)
 
 
 def continue_family(
@@ -244,7 +276,9 @@ def continue_family(
     lifetimes: Lifetimes = Lifetimes(),
 ) -> str | None:
     """The refresh token to return for ``presented`` once the grant decided ``action``: its
-    new successor (ROTATE), the successor issued moments ago (REPLAY), or none (KEEP)."""
+    new successor (ROTATE; derived here, stored by :func:`store_successor` once the access
+    token issued with it is known), the successor issued moments ago (REPLAY), or none
+    (KEEP)."""
     if action == KEEP:
         return None
     if action == REPLAY:
@@ -252,7 +286,7 @@ def continue_family(
         if value is None:
             raise RuntimeError("A refresh-token replay was accepted without a successor.")
         return value
-    return _new_token(family, parent, successor_value(presented, family.pk), lifetimes)
+    return successor_value(presented, family.pk)
 
 
 def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:
@@ -270,6 +304,27 @@ def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -
 # --- revoking -------------------------------------------------------------------------------
 
 
+def issued_access_tokens(
+    family: RefreshTokenFamily, now: datetime | None = None
+) -> list[tuple[str, datetime]]:
+    """(jti, expiry) of every unexpired access token issued from ``family``, in one query:
+    those recorded on its refresh-token rows and those recorded on their own."""
+    now = now or timezone.now()
+    on_tokens = (
+        RefreshToken.objects.filter(family=family, access_token_expires_at__gt=now)
+        .exclude(access_token_jti="")
+        .order_by()
+        .values_list("access_token_jti", "access_token_expires_at")
+    )
+    on_their_own = (
+        RefreshFamilyAccessToken.objects.filter(family=family, expires_at__gt=now)
+        .order_by()
+        .values_list("jti", "expires_at")
+    )
+    both = on_tokens.union(on_their_own, all=True)
+    return [(jti, expires_at) for jti, expires_at in both if expires_at is not None]
+
+
 def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
     """Revoke every refresh token of ``family`` and denylist the access tokens issued from it
     (RFC 9700 §4.14.2, RFC 7009 §2.1). Idempotent; returns how many access tokens it listed.
@@ -285,11 +340,7 @@ def revoke_family(family: RefreshTokenFamily, reason: str) -> int:
         if newly_revoked:
             locked.revoked_at, locked.revoked_reason = now, reason[:64]
             locked.save(update_fields=["revoked_at", "revoked_reason"])
-        pairs = list(
-            RefreshFamilyAccessToken.objects.filter(family=locked, expires_at__gt=now).values_list(
-                "jti", "expires_at"
-            )
-        )
+        pairs = issued_access_tokens(locked, now)
         client_id = locked.client.client_id
         listed = revoke_access_tokens(
             pairs, client_id=client_id, reason=f"refresh:{reason}", notify=False
@@ -324,11 +375,14 @@ def dead_families(now: datetime | None = None) -> Any:
         Q(idle_expires_at__isnull=True) | Q(idle_expires_at__gt=now)
     )
     live_access = RefreshFamilyAccessToken.objects.filter(family=OuterRef("pk"), expires_at__gt=now)
+    live_access_on_token = RefreshToken.objects.filter(
+        family=OuterRef("pk"), access_token_expires_at__gt=now
+    )
     return (
         RefreshTokenFamily.objects.filter(
             Q(revoked_at__isnull=False) | Q(expires_at__lte=now) | ~Exists(live_token)
         )
-        .filter(~Exists(live_access))
+        .filter(~Exists(live_access), ~Exists(live_access_on_token))
         .order_by("pk")
     )
 

@@ -32,9 +32,11 @@ def test_offline_access_for_a_user_starts_a_family(
     assert family.revoked_at is None
     assert family.expires_at is not None
     assert RefreshToken.objects.get().parent is None
-    assert list(RefreshFamilyAccessToken.objects.values_list("jti", flat=True)) == [
+    assert [jti for jti, _ in refresh_tokens.issued_access_tokens(family)] == [
         issued.access_token.jti
     ]
+    assert RefreshToken.objects.get().access_token_jti == issued.access_token.jti
+    assert not RefreshFamilyAccessToken.objects.exists()  # recorded on the token's row
 
 
 def test_no_refresh_token_without_offline_access(offline_api, rt_client, start_family):
@@ -79,7 +81,9 @@ def test_issuance_returns_the_family_it_started(offline_api, rt_client, start_fa
     issued = start_family(client)
     family = RefreshTokenFamily.objects.get()
     assert issued.refresh_family == family
-    assert list(family.access_tokens.values_list("jti", flat=True)) == [issued.access_token.jti]
+    assert [jti for jti, _ in refresh_tokens.issued_access_tokens(family)] == [
+        issued.access_token.jti
+    ]
 
 
 def test_successor_values_are_keyed_and_distinct():

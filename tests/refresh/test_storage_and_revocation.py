@@ -18,6 +18,7 @@ from oauth_token.models import (
 )
 from oauth_token.tokens import cleanup, refresh_tokens
 from oauth_token.tokens.revocation import is_revoked
+from tests.refresh.fixtures import access_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,27 @@ def test_database_holds_only_digests(offline_api, rt_client, start_family, refre
     assert sorted(RefreshToken.objects.values_list("token_digest", flat=True)) == sorted(
         secrets.digest(v) for v in values
     )
+
+
+def test_revoking_a_family_denylists_every_access_token_it_issued(
+    offline_api, rt_client, start_family, refresh, settings
+):
+    """Those recorded on refresh-token rows (the first grant, each rotation) and those issued
+    without a new refresh token (the reuse leeway) alike: none outlives the family."""
+    settings.OAUTH_TOKEN = {**settings.OAUTH_TOKEN, "REFRESH_TOKEN_REUSE_LEEWAY": 60}
+    client, _ = rt_client
+    issued = start_family(client)
+    first = refresh(issued.refresh_token).json()
+    replayed = refresh(issued.refresh_token).json()  # within the leeway: same successor
+    second = refresh(first["refresh_token"]).json()
+    jtis = [issued.access_token.jti] + [
+        access_claims(body["access_token"])["jti"] for body in (first, replayed, second)
+    ]
+    family = RefreshTokenFamily.objects.get()
+    assert sorted(jti for jti, _ in refresh_tokens.issued_access_tokens(family)) == sorted(jtis)
+
+    assert refresh_tokens.revoke_family(family, "admin") == 4
+    assert all(is_revoked(jti) for jti in jtis)
 
 
 def test_revoke_family_lists_unexpired_access_tokens_once(offline_api, rt_client, start_family):
@@ -98,7 +120,9 @@ def test_is_active_follows_every_way_a_token_dies(
 
 
 def _age_access_records(family: RefreshTokenFamily) -> None:
-    family.access_tokens.update(expires_at=timezone.now() - timedelta(seconds=1))
+    past = timezone.now() - timedelta(seconds=1)
+    family.access_tokens.update(expires_at=past)
+    family.tokens.update(access_token_expires_at=past)
 
 
 def test_cleanup_deletes_dead_families_and_keeps_live_ones(offline_api, rt_client, start_family):
