@@ -669,9 +669,10 @@ def grow(clients: int, tokens: int) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {table} (family_id, token_digest, created_at, used_at) "
+                f"INSERT INTO {table} "
+                "(family_id, token_digest, created_at, used_at, access_token_jti) "
                 "SELECT %s + (g %% (%s - %s + 1)), encode(sha256(('filler' || g)::bytea), 'hex'), "
-                "now(), now() FROM generate_series(1, %s) AS g",
+                "now(), now(), '' FROM generate_series(1, %s) AS g",
                 [first, last, first, tokens],
             )
             cursor.execute(f"ANALYZE {table}")
