@@ -28,8 +28,8 @@ else:
 if os.environ.get("LIVE_CACHE_PREFIX"):
     OAUTH_TOKEN = {**OAUTH_TOKEN, "CACHE_KEY_PREFIX": os.environ["LIVE_CACHE_PREFIX"]}  # noqa: F405
 if os.environ.get("LIVE_CHANGE_CHECK_INTERVAL"):
-    OAUTH_TOKEN = {  # noqa: F405
-        **OAUTH_TOKEN,  # noqa: F405
+    OAUTH_TOKEN = {
+        **OAUTH_TOKEN,
         "CHANGE_CHECK_INTERVAL": float(os.environ["LIVE_CHANGE_CHECK_INTERVAL"]),
     }
 

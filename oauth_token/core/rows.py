@@ -17,7 +17,8 @@ bypassed: signals are not sent by these statements in the ORM either (``update()
 none; SELECTs none), and every statement runs on the connection of the current transaction.
 
 Only what the hot paths need: one row by one column, following foreign keys; an UPDATE of one
-row by primary key, guarded by columns that must still be NULL.
+row by primary key, guarded by columns that must still be NULL (and, optionally, by its parent
+row's); an INSERT of one row.
 """
 
 from __future__ import annotations
@@ -173,16 +174,38 @@ def _convert(value: Any, converters: Sequence[Converter], expression: Any, conne
     return value
 
 
+class Contended(Exception):
+    """A guarded write matched no row: what was read before signing changed since (another
+    request consumed it, or its parent was revoked). Not an error of the request: the caller
+    decides again under lock, where the answer is certain."""
+
+
 class GuardedUpdate:
     """``UPDATE`` of one row by primary key, only while every ``unset`` column is still NULL
     (the single-use consumption of a code or refresh token); returns how many rows changed,
-    so 0 means another request consumed it first."""
+    so 0 means another request consumed it first.
 
-    def __init__(self, model: type[Model], *, assign: Sequence[str], unset: Sequence[str]):
+    ``live_parent`` (a foreign key and a column of the row it points to) adds: and only while
+    that parent's column is NULL too (a refresh token's family not revoked), with the parent
+    row share-locked (``FOR SHARE`` in the sub-select) until the transaction ends. A concurrent
+    revocation, which locks the family first, therefore either waits for this transaction and
+    then sees everything it wrote, or commits first and this UPDATE, re-checking the parent
+    after the wait, changes nothing. Where the database has no row locks (SQLite) its single
+    writer lock serialises the two instead."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        *,
+        assign: Sequence[str],
+        unset: Sequence[str],
+        live_parent: tuple[str, str] | None = None,
+    ):
         self.model, self.assign, self.unset = model, tuple(assign), tuple(unset)
+        self.live_parent = live_parent
         self._sql: dict[str, str] = {}
 
-    def run(self, pk: Any, values: Mapping[str, Any]) -> int:
+    def run(self, pk: Any, values: Mapping[str, Any], parent_pk: Any = None) -> int:
         using = router.db_for_write(self.model)
         connection = connections[using]
         sql = self._sql.get(using) or self._compile(using)
@@ -191,21 +214,48 @@ class GuardedUpdate:
             for name in self.assign
         ]
         params.append(_pk(self.model).get_db_prep_value(pk, connection))
+        if self.live_parent is not None:
+            if parent_pk is None:
+                raise TypeError("parent_pk is required by a live_parent guard")
+            parent = _field(self.model, self.live_parent[0]).related_model
+            params.append(_pk(parent).get_db_prep_value(parent_pk, connection))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return int(cursor.rowcount)
 
     def _compile(self, using: str) -> str:
-        quote = connections[using].ops.quote_name
+        connection = connections[using]
+        quote = connection.ops.quote_name
         meta = self.model._meta
         assignments = ", ".join(f"{quote(_field(self.model, n).column)} = %s" for n in self.assign)
         guards = "".join(f" AND {quote(_field(self.model, n).column)} IS NULL" for n in self.unset)
+        if self.live_parent is not None:
+            fk_name, parent_column = self.live_parent
+            fk = _field(self.model, fk_name)
+            parent = fk.related_model
+            parent_pk = quote(_pk(parent).column)
+            lock = _share_lock(connection)
+            guards += (
+                f" AND {quote(fk.column)} IN (SELECT {parent_pk} FROM "  # noqa: S608
+                f"{quote(parent._meta.db_table)} WHERE {parent_pk} = %s AND "
+                f"{quote(_field(parent, parent_column).column)} IS NULL{lock})"
+            )
         sql = (
             f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
             f"WHERE {quote(_pk(self.model).column)} = %s{guards}"
         )
         self._sql[using] = sql
         return sql
+
+
+def _share_lock(connection: Any) -> str:
+    """The sub-select's lock: shared where the database has one, so concurrent claims of one
+    family's tokens never wait for each other (an exclusive lock taken in the sub-select
+    before the claimed row's own lock would deadlock against the claim that holds that row);
+    only a revocation's exclusive ``FOR UPDATE`` waits for them, and they for it."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return " FOR SHARE" if connection.vendor in ("postgresql", "mysql") else " FOR UPDATE"
 
 
 class RowInsert:

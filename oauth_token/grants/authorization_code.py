@@ -20,12 +20,15 @@ class AuthorizationCodeGrant(BaseGrant):
     the redirect_uri equals the one sent to /authorize, the PKCE verifier matches, the DPoP
     proof's key is the one named by ``dpop_jkt`` at /authorize (RFC 9449 §10), the user is
     still active, and a ``resource`` named is one the code was granted for (RFC 8707 §2.2,
-    ``invalid_target``). Issuance then consumes it with one conditional UPDATE that also
-    records what was issued (``codes.record_issued``), so of concurrent redemptions exactly
-    one wins. Every other refusal is ``invalid_grant``; none consumes anything.
+    ``invalid_target``). All of that only reads, outside any transaction; issuance signs and
+    then consumes the code with one conditional UPDATE that also records what was issued
+    (``codes.record_issued``), in the short transaction that stores the refresh token, so of
+    concurrent redemptions exactly one wins. Every other refusal is ``invalid_grant``; none
+    consumes anything.
     """
 
     grant_type = "authorization_code"
+    writes_after_signing = True
 
     def validate(self, context: TokenContext) -> GrantResult:
         request = context.request

@@ -1,18 +1,24 @@
 """The base class every grant strategy extends (the documented extension point).
 
-view → client authentication → DPoP → ``grant.validate(context)`` → issuance → response. A
-grant decides *what* to issue and never renders or signs anything itself.
+view → client authentication → DPoP → ``grant.run(context)`` (``validate`` → issuance, in the
+transaction the grant needs) → response. A grant decides *what* to issue and never renders or
+signs anything itself.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
+from django.db import transaction
+
+from oauth_token.core.rows import Contended
 from oauth_token.errors import InvalidScope, InvalidTarget
 from oauth_token.registry import policies, resources
 from oauth_token.registry.policies import OIDC_SCOPES
 from oauth_token.registry.snapshots import ApiInfo
-from oauth_token.token_endpoint.context import GrantResult, TokenContext
+from oauth_token.token_endpoint.context import GrantResult, IssuedTokens, TokenContext
+from oauth_token.token_endpoint.issuance import issue
 from oauth_token.token_endpoint.request import TokenRequest
 
 
@@ -22,12 +28,35 @@ class BaseGrant:
     grant_type: ClassVar[str]
     # Shown in discovery's grant_types_supported.
     advertised: ClassVar[bool] = True
-    # Whether validation and issuance must share one transaction (anything that consumes a
-    # single-use artefact). Grants that only read may skip it: it is a BEGIN on SQLite.
+    # Whether validation and issuance must share one transaction (a grant whose validate()
+    # writes, such as consuming a device code). Grants that only read may skip it: it is a
+    # BEGIN on SQLite.
     atomic: ClassVar[bool] = True
+    # A grant whose validate() only reads, and whose single-use artefact issuance consumes
+    # with a guarded UPDATE (codes, refresh tokens) or that consumes nothing (password):
+    # validate() runs outside any transaction, and issuance signs first and then writes in
+    # one short transaction. On SQLite, whose single write lock every writer queues for, the
+    # lock then covers a few statements instead of the signatures (and a password hash).
+    writes_after_signing: ClassVar[bool] = False
 
     def validate(self, context: TokenContext) -> GrantResult:
         raise NotImplementedError
+
+    def run(self, context: TokenContext) -> IssuedTokens:
+        """Validate, then issue, in the transaction this grant needs. A grant that writes
+        after signing and whose guarded write found its artefact changed since validate()
+        read it (``Contended``: a concurrent use, a revocation) is decided again inside one
+        transaction with ``context.locked``, where it locks what it reads; what the first
+        attempt signed is discarded unsent."""
+        if self.writes_after_signing:
+            try:
+                return issue(self.validate(context), context)
+            except Contended:
+                context = replace(context, locked=True)
+        elif not self.atomic:
+            return issue(self.validate(context), context)
+        with transaction.atomic():
+            return issue(self.validate(context), context, in_grant_transaction=True)
 
     # Helpers shared by grants -------------------------------------------------------------
 

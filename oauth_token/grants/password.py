@@ -29,6 +29,7 @@ class PasswordGrant(BaseGrant):
     neither the answer nor its timing tells which accounts exist."""
 
     grant_type = "password"
+    writes_after_signing = True
 
     def validate(self, context: TokenContext) -> GrantResult:
         request = context.request

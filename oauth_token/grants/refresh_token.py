@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oauth_token import signals
+from oauth_token.core.rows import Contended
 from oauth_token.errors import InvalidGrant, InvalidScope
 from oauth_token.grants.base import BaseGrant
 from oauth_token.models import RefreshToken, RefreshTokenFamily
@@ -22,27 +23,38 @@ from oauth_token.tokens.refresh_tokens import KEEP, REPLAY, ROTATE
 class RefreshTokenGrant(BaseGrant):
     """RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2) as Auth0 does it.
 
-    Checks, in order: the token is known, locked with its family (one statement; concurrent
-    uses serialise); it was issued to this client; the family is neither revoked nor past its
-    absolute lifetime; a token already rotated is reuse (→ the whole family is revoked, except
-    within the reuse leeway, where the successor is returned again); the token is not idle-
-    expired; the DPoP binding holds (RFC 9449 §5); the user is still active; the API still
-    allows offline access; a ``resource`` named is one granted (RFC 8707 §2.2); scopes the
-    API has dropped since are gone (as for client_credentials); ``scope`` only narrows (§6).
-    Consuming the token comes last, as one
-    conditional UPDATE.
+    Checks, in order: the token is known; it was issued to this client; the family is
+    neither revoked nor past its absolute lifetime; a token already rotated is reuse (→ the
+    whole family is revoked, except within the reuse leeway, where the successor is returned
+    again); the token is not idle-expired; the DPoP binding holds (RFC 9449 §5); the user is
+    still active; the API still allows offline access; a ``resource`` named is one granted
+    (RFC 8707 §2.2); scopes the API has dropped since are gone (as for client_credentials);
+    ``scope`` only narrows (§6).
+
+    Two paths (``BaseGrant.run``). Usually the token is read without a lock, the tokens are
+    signed, and issuance consumes it last with one UPDATE guarded by "still unused, family
+    still live" (``refresh_tokens.claim``) in a transaction that holds only the writes. When
+    that guard finds the token already used, or the family revoked, the request is decided
+    again under lock (``context.locked``): the token and its family are locked by the
+    statement that finds them, so concurrent uses serialise and reuse is told from the
+    leeway's replay against the winner's committed successor. A token read as already used
+    takes the locked path at once.
     """
 
     grant_type = "refresh_token"
+    writes_after_signing = True
 
     def validate(self, context: TokenContext) -> GrantResult:
         presented = context.request.require("refresh_token")
-        token = self.find_token(presented)
+        locked = context.locked
+        token = self.find_token(presented, lock=locked)
         family = token.family
         self.check_client(family, context)
         now = timezone.now()
         self.check_family(family, now)
         if token.used_at is not None:
+            if not locked:
+                raise Contended("a used refresh token: reuse is decided under lock")
             action = self.reuse(family, token, presented, now, context.request.http)
         else:
             self.check_idle(token, now)
@@ -58,7 +70,7 @@ class RefreshTokenGrant(BaseGrant):
             self.scopes_for_resource(policies.still_defined(family.scopes, api), api, granted),
         )
         lifetimes = refresh_tokens.Lifetimes.of(context.client)
-        if action != REPLAY:
+        if locked and action != REPLAY:
             action = self.consume(
                 family, token, presented, action, now, lifetimes, context.request.http
             )
@@ -75,18 +87,19 @@ class RefreshTokenGrant(BaseGrant):
                 refresh_tokens.continue_family(family, token, presented, action, lifetimes),
                 rotated_from=token if action == ROTATE else None,
                 lifetimes=lifetimes,
+                unclaimed=None if locked else token,
             ),
         )
 
     # Steps, in the order validate() runs them ---------------------------------------------
 
     @staticmethod
-    def find_token(presented: str) -> RefreshToken:
-        """``SELECT … FOR UPDATE OF`` the token and its family: of concurrent uses of one
-        token, the first rotates and the others, once it commits, see it used (DESIGN:
-        single-use artefacts are consumed under a lock or a conditional UPDATE); a revocation
-        of the family waits for a rotation in flight."""
-        token = refresh_tokens.find(presented, for_update=True)
+    def find_token(presented: str, *, lock: bool) -> RefreshToken:
+        """The token with its family; with ``lock``, ``SELECT … FOR UPDATE OF`` both: of
+        concurrent uses of one token, the first rotates and the others, once it commits, see
+        it used (DESIGN: single-use artefacts are consumed under a lock or a conditional
+        UPDATE); a revocation of the family waits for a rotation in flight."""
+        token = refresh_tokens.find_for_grant(presented, lock=lock)
         if token is None:
             raise InvalidGrant("The refresh token is invalid.")
         return token

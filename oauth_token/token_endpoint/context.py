@@ -30,6 +30,9 @@ class TokenContext:
     client: ClientInfo
     auth_method: str
     dpop_jkt: str | None = None
+    # Set when validation runs inside the request's transaction and must lock what it
+    # consumes: the retry of a grant whose optimistic claim lost a race (BaseGrant.run).
+    locked: bool = False
 
     @property
     def grant_type(self) -> str:
@@ -42,12 +45,17 @@ class ContinuedFamily:
     rotation and derived the successor: ``refresh_token`` is the value to return (None when
     rotation is off and the presented token stays valid). On a rotation, ``rotated_from`` is
     the consumed token: issuance stores its successor together with the access token it mints
-    (``refresh_tokens.store_successor``)."""
+    (``refresh_tokens.store_successor``).
+
+    ``unclaimed`` is the presented token when the grant only read it (the optimistic path):
+    issuance then claims it, after signing, with one guarded UPDATE in its own transaction
+    (``refresh_tokens.claim``). None when the grant already consumed it under lock."""
 
     family: RefreshTokenFamily
     refresh_token: str | None = field(default=None, repr=False)
     rotated_from: RefreshToken | None = None
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    unclaimed: RefreshToken | None = None
 
 
 @dataclass(frozen=True)

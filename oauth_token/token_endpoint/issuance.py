@@ -4,6 +4,11 @@ where the grant allows them). The only place the token endpoint signs anything.
 Issuance runs once per request, after the grant: it mints the access token, adds an ID token
 and a refresh token when they are due, records what it issued where a later revocation needs
 it, and returns all of it in one :class:`IssuedTokens`.
+
+Everything is signed before anything is written. The writes (a new refresh-token family, a
+rotated token's successor, the consumption of a code or refresh token the grant only read)
+then run in one transaction of their own (or in the grant's, when it holds one), so a
+database with a single writer lock (SQLite) holds it for a few statements, not for RSA.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from typing import Any
+
+from django.db import transaction
 
 from oauth_token import signals
 from oauth_token.authorize import codes
@@ -102,26 +109,39 @@ def claims_context(result: GrantResult, context: TokenContext) -> ClaimsContext:
     )
 
 
-def issue(result: GrantResult, context: TokenContext) -> IssuedTokens:
+def issue(
+    result: GrantResult, context: TokenContext, *, in_grant_transaction: bool = False
+) -> IssuedTokens:
     """RBAC first (the grantable scopes are the requested ones a user's roles allow), then
-    the tokens; ``token_issued`` is sent once the transaction commits."""
+    the tokens; ``token_issued`` is sent once the transaction commits.
+
+    ``in_grant_transaction``: the grant's own transaction is open (``BaseGrant.run``), and the
+    writes join it without a savepoint. Otherwise they get a transaction of their own (a
+    savepoint, inside a project's ATOMIC_REQUESTS), so a refused write rolls back only them
+    and the error's after-rollback actions can still run."""
     held = roles.held_permissions(result.user, result.api)
     if held is not None:
         result = replace(result, scopes=roles.limit(result.api, result.scopes, held))
     permissions = roles.permissions_claim(result.user, result.api, result.scopes, held)
     access = mint_access_token(result, context, permissions=permissions)
-    family, refresh_token = _refresh(result, context, access)
+    id_token = _id_token(result, context, access)
+    family: RefreshTokenFamily | None = None
+    refresh_token: str | None = None
+    starts_family = result.continued_family is None and refresh_eligible(result, context)
+    if result.continued_family is not None or starts_family or result.redeemed_code is not None:
+        with transaction.atomic(savepoint=not in_grant_transaction):
+            family, refresh_token = _refresh(result, context, access, starts_family)
+            if result.redeemed_code is not None:
+                codes.record_issued(result.redeemed_code, access.jti, access.expires_at, family)
     issued = IssuedTokens(
         access_token=access,
         token_type="DPoP" if context.dpop_jkt else "Bearer",
         scope=result.scopes,
         refresh_token=refresh_token,
         refresh_family=family,
-        id_token=_id_token(result, context, access),
+        id_token=id_token,
         issued_token_type=result.issued_token_type,
     )
-    if result.redeemed_code is not None:
-        codes.record_issued(result.redeemed_code, access.jti, access.expires_at, family)
     send_after_commit(
         signals.token_issued,
         Client,
@@ -154,14 +174,21 @@ def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -
 
 
 def _refresh(
-    result: GrantResult, context: TokenContext, access: AccessToken
+    result: GrantResult, context: TokenContext, access: AccessToken, starts_family: bool
 ) -> tuple[RefreshTokenFamily | None, str | None]:
-    """The family the grant continued, or a new one when the grant is eligible; the access
-    token is recorded against it (on the refresh-token row issued with it, or on its own row)
-    so that revoking the family denylists it."""
+    """The family the grant continued (claiming the presented token first when the grant only
+    read it), or a new one when the grant is eligible; the access token is recorded against
+    it (on the refresh-token row issued with it, or on its own row) so that revoking the
+    family denylists it."""
     continued = result.continued_family
     issued_with = refresh_tokens.IssuedWith(access.jti, access.expires_at)
     if continued is not None:
+        if continued.unclaimed is not None:
+            refresh_tokens.claim(
+                continued.unclaimed,
+                rotate=continued.rotated_from is not None,
+                lifetimes=continued.lifetimes,
+            )
         if continued.rotated_from is not None and continued.refresh_token is not None:
             refresh_tokens.store_successor(
                 continued.family,
@@ -173,7 +200,7 @@ def _refresh(
         else:
             refresh_tokens.record_access_token(continued.family, access.jti, access.expires_at)
         return continued.family, continued.refresh_token
-    if not refresh_eligible(result, context):
+    if not starts_family:
         return None, None
     family, value = refresh_tokens.start_family(
         client_pk=context.client.pk,

@@ -126,18 +126,11 @@ def recover_successor(parent: RefreshToken, parent_value: str) -> str | None:
     return None
 
 
-def find(value: Any, *, for_update: bool = False) -> RefreshToken | None:
-    """The row of a presented refresh token (with its family), or None.
-
-    ``for_update`` (the refresh_token grant, inside its transaction): the token and its family
-    are locked by the same statement that finds them (``SELECT … FOR UPDATE OF``), so
-    concurrent uses of one token serialise and a family's revocation waits for a rotation in
-    flight; only the family's user is joined (the client is the authenticated one)."""
+def find(value: Any) -> RefreshToken | None:
+    """The row of a presented refresh token (with its family, client and user), or None
+    (revocation, introspection)."""
     if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
         return None
-    if for_update:
-        found = _FIND_AND_LOCK.get(secrets.digest(value))
-        return found if isinstance(found, RefreshToken) else None
     queryset = RefreshToken.objects.select_related("family", "family__client", "family__user")
     try:
         return queryset.get(token_digest=secrets.digest(value))
@@ -145,12 +138,52 @@ def find(value: Any, *, for_update: bool = False) -> RefreshToken | None:
         return None
 
 
+def find_for_grant(value: str, *, lock: bool) -> RefreshToken | None:
+    """The refresh_token grant's lookup: the token with its family and the family's user (not
+    the client: the authenticated one is in hand), in one statement.
+
+    Without ``lock`` (the usual path) nothing is locked and no transaction is open: the grant
+    signs first and :func:`claim` then consumes the token with a guarded UPDATE. With ``lock``
+    (inside a transaction, after such a claim lost a race) the family is locked first and then
+    the token with it, so concurrent uses of one token serialise and a family's revocation
+    waits for a rotation in flight. Family before token is the order a claim takes them in
+    (its guard share-locks the family, then the UPDATE locks the token): locking the token
+    first would deadlock against a claim still waiting for it."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
+        return None
+    digest = secrets.digest(value)
+    found = _FIND_FOR_GRANT.get(digest)
+    if lock and isinstance(found, RefreshToken):
+        family = RefreshTokenFamily.objects.select_for_update().filter(pk=found.family_id)
+        if not list(family.values_list("pk", flat=True)):
+            return None
+        found = _FIND_AND_LOCK.get(digest)
+    return found if isinstance(found, RefreshToken) else None
+
+
 # The refresh_token grant's statements, compiled once (``core/rows.py``: compiling this SELECT
 # through the ORM cost more CPU than anything else a refresh does but the signature).
+_FIND_FOR_GRANT = rows.RowSelect(
+    RefreshToken, by="token_digest", related=("family", "family__user")
+)
 _FIND_AND_LOCK = rows.RowSelect(
     RefreshToken, by="token_digest", related=("family", "family__user"), lock_of=("", "family")
 )
 CONSUME = rows.GuardedUpdate(RefreshToken, assign=("used_at", "last_used_at"), unset=("used_at",))
+# The optimistic path's claims: the token still unused and its family still not revoked
+# (the family row locked until commit, so a revocation cannot slip between claim and commit).
+_CLAIM_ROTATION = rows.GuardedUpdate(
+    RefreshToken,
+    assign=("used_at", "last_used_at"),
+    unset=("used_at",),
+    live_parent=("family", "revoked_at"),
+)
+_CLAIM_KEEP = rows.GuardedUpdate(
+    RefreshToken,
+    assign=("last_used_at", "idle_expires_at"),
+    unset=("used_at",),
+    live_parent=("family", "revoked_at"),
+)
 _INSERT_FAMILY = rows.RowInsert(RefreshTokenFamily, returning_pk=True)
 _INSERT_TOKEN = rows.RowInsert(RefreshToken)
 _INSERT_ACCESS_TOKEN = rows.RowInsert(RefreshFamilyAccessToken)
@@ -287,6 +320,30 @@ def continue_family(
             raise RuntimeError("A refresh-token replay was accepted without a successor.")
         return value
     return successor_value(presented, family.pk)
+
+
+def claim(token: RefreshToken, *, rotate: bool, lifetimes: Lifetimes = Lifetimes()) -> None:
+    """Consume ``token`` (a rotation) or mark it used (rotation off), in one statement, if it
+    is still unused and its family still live; otherwise :class:`~oauth_token.core.rows.
+    Contended`: something changed since the grant read it, and the grant decides again under
+    lock (reuse, the leeway's replay, or a revoked family)."""
+    now = timezone.now()
+    family = token.family
+    if rotate:
+        changed = _CLAIM_ROTATION.run(
+            token.pk, {"used_at": now, "last_used_at": now}, parent_pk=family.pk
+        )
+    else:
+        changed = _CLAIM_KEEP.run(
+            token.pk,
+            {"last_used_at": now, "idle_expires_at": idle_expiry(family, now, lifetimes)},
+            parent_pk=family.pk,
+        )
+    if changed != 1:
+        raise rows.Contended("the refresh token changed since it was read")
+    token.last_used_at = now
+    if rotate:
+        token.used_at = now
 
 
 def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:

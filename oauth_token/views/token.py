@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from contextlib import nullcontext
-
-from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
@@ -11,15 +8,15 @@ from oauth_token.grants import get_grant
 from oauth_token.token_endpoint import dpop
 from oauth_token.token_endpoint.client_auth import authenticate_client
 from oauth_token.token_endpoint.context import TokenContext
-from oauth_token.token_endpoint.issuance import issue
 from oauth_token.token_endpoint.request import parse_token_request
 from oauth_token.views.base import GRANT_TYPE_KEY, OAuthAPIView, json_response
 
 
 class TokenView(OAuthAPIView):
     """``POST /oauth/token`` (RFC 6749 §3.2): parse → authenticate the client → DPoP →
-    the grant validates → issuance signs → JSON. Grant and issuance share one transaction so a
-    consumed code or rotated refresh token never exists without the tokens it produced."""
+    the grant validates and issuance signs (``BaseGrant.run``, which decides the transaction)
+    → JSON. A consumed code or rotated refresh token never exists without the tokens it
+    produced: consuming it and storing what it produced share one transaction."""
 
     http_method_names = ["post", "options"]
 
@@ -35,7 +32,5 @@ class TokenView(OAuthAPIView):
         context = TokenContext(
             token_request, client, authenticated.method, dpop_jkt=proof.jkt if proof else None
         )
-        with transaction.atomic() if grant.atomic else nullcontext():
-            result = grant.validate(context)
-            issued = issue(result, context)
+        issued = grant.run(context)
         return json_response(issued.as_body(), headers=proof.response_headers if proof else None)

@@ -1,6 +1,7 @@
 """A failure between "mark the artefact used" and "store what it produced" leaves no half
-state: the grant's consumption and issuance share one transaction (views/token.py), so either
-both happen or neither (DESIGN "Storage and scale"; RFC 6749 §4.1.2, §6).
+state: consuming the artefact and storing what it produced share one transaction (issuance's,
+opened after signing: token_endpoint/issuance.py), so either both happen or neither (DESIGN
+"Storage and scale"; RFC 6749 §4.1.2, §6).
 
 Failures are injected after the code (or refresh token) was consumed: the signer raising (an
 operator's key problem, 500) and the database failing while the tokens are being stored (503).

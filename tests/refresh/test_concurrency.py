@@ -185,3 +185,53 @@ def test_revocation_waits_for_a_rotation_in_flight_and_lists_its_access_token(fa
     assert RefreshTokenFamily.objects.get().revoked_reason == "admin"
     assert is_revoked(rotated["jti"])
     assert is_revoked(issued.access_token.jti)
+
+
+def test_rotation_claiming_during_a_revocation_in_flight_waits_and_issues_nothing(family):
+    """The other order: a revocation holds the family row when a rotation, which read the
+    family as live and signed, claims its token. The claim's guard waits for the family lock,
+    re-checks the family once the revocation commits, and changes nothing; the request is then
+    refused, with no successor stored."""
+    client, secret, issued = family
+    holding, release = threading.Event(), threading.Event()
+    rotator_pid: dict[str, int] = {}
+    outcome: dict[str, Any] = {}
+
+    def revoke_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                refresh_tokens.revoke_family(RefreshTokenFamily.objects.get(), "admin")
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def rotate() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                rotator_pid["pid"] = cursor.fetchone()[0]
+            outcome["response"] = post_refresh(issued.refresh_token, client.client_id, secret)(
+                HttpClient()
+            )
+        finally:
+            connections.close_all()
+
+    revoker = threading.Thread(target=revoke_and_hold)
+    revoker.start()
+    assert holding.wait(timeout=30)
+    rotator = threading.Thread(target=rotate)
+    rotator.start()
+    deadline = time.monotonic() + 30
+    while not (rotator_pid and _waiting_for_lock(rotator_pid["pid"])):
+        assert time.monotonic() < deadline, "the rotation never waited for the family lock"
+        time.sleep(0.01)
+    release.set()
+    revoker.join(timeout=30)
+    rotator.join(timeout=30)
+
+    status, body = outcome["response"]
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert RefreshToken.objects.count() == 1
+    assert RefreshToken.objects.get().used_at is None
+    assert RefreshTokenFamily.objects.get().revoked_reason == "admin"
