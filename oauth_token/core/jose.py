@@ -68,11 +68,35 @@ class MalformedToken(JoseError):
     (``NaN``, ``Infinity``, ``1e400``) or a NumericDate out of range."""
 
 
+@lru_cache(maxsize=64)
+def _decoded_segment(segment: bytes, name: str) -> bytes:
+    """PyJWT's own decoding of one base64url segment, remembered for the few most recent
+    segments: it is a pure function of its arguments (a failure raises and is not kept)."""
+    decoded: bytes = jwt.PyJWS._decode_base64url_segment(segment, name)
+    return decoded
+
+
+class _SegmentMemoJWS(jwt.PyJWS):
+    """PyJWS whose base64url decoding of a segment is done once for a token read twice in a
+    row: a peek (``peek``, ``unverified_header``) before the key is chosen, then the verifying
+    decode. PyJWT checks every character of every segment in a Python generator (~2,000 steps
+    for a client assertion), which made that second parse cost as much as the first. Every
+    other step of the second decode (header checks, ``crit``, algorithm, signature, claims)
+    runs again as PyJWT wrote it; only the decoded bytes, which cannot differ, are reused.
+    Should PyJWT stop calling this method, tokens are merely parsed twice again."""
+
+    @staticmethod
+    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
+        return _decoded_segment(segment, name)
+
+
 def _decoder() -> jwt.PyJWT:
     """PyJWT knowing RFC 9864's "Ed25519" as well as "EdDSA" (same verifier; keys are
     restricted to the Ed25519 curve by ``algorithms_for_jwk``). A private instance: PyJWT's
     global algorithm registry is left untouched."""
     decoder = jwt.PyJWT()
+    # The same JWS layer PyJWT builds, with the segment memo above.
+    decoder._jws = _SegmentMemoJWS(options=decoder._jws.options)
     # PyJWT exposes no public way to extend one instance's algorithms but its JWS object.
     decoder._jws.register_algorithm("Ed25519", OKPAlgorithm())
     return decoder
@@ -308,7 +332,7 @@ def unverified_header(token: str) -> dict[str, Any]:
     if not isinstance(token, str) or token.count(".") != 2:
         raise JoseError("The token is not a compact JWS.")
     try:
-        header = jwt.get_unverified_header(token)
+        header = _JWT._jws.get_unverified_header(token)
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise JoseError("The token header is malformed.") from exc
     if not isinstance(header, dict):
