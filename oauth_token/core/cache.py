@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError
 
 from oauth_token.conf import oauth_settings
@@ -42,6 +43,15 @@ _pending_lock = threading.Lock()
 
 def shared_cache() -> BaseCache:
     return caches[oauth_settings.CACHE_ALIAS]
+
+
+def redis_client(store: BaseCache) -> Any | None:
+    """The redis-py client behind Django's RedisCache (writes go to its first server), or
+    None for every other backend: for the few operations that Django's cache API makes two
+    round trips of, or wraps in more Python than the command itself costs."""
+    if not isinstance(store, RedisCache):
+        return None
+    return store._cache.get_client(write=True)
 
 
 def key(*parts: str) -> str:

@@ -19,8 +19,16 @@ logger = logging.getLogger("oauth_token")
 
 def first_use(namespace: str, value: str, ttl: int) -> bool:
     """True the first time (namespace, value) is seen within ``ttl`` seconds."""
+    marker, seconds = cache.key("jti", namespace, value), max(1, ttl)
     try:
-        added = bool(cache.shared_cache().add(cache.key("jti", namespace, value), 1, max(1, ttl)))
+        store = cache.shared_cache()
+        client = cache.redis_client(store)
+        if client is None:
+            added = bool(store.add(marker, 1, seconds))
+        else:
+            # What RedisCache.add sends (same key, same value), without its layers: this
+            # round trip is on every private_key_jwt and DPoP request.
+            added = bool(client.set(store.make_and_validate_key(marker), 1, ex=seconds, nx=True))
     except Exception as exc:
         cache.report_failure(exc)
         logger.error(

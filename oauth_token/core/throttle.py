@@ -38,8 +38,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import BaseCache
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 from oauth_token.conf import oauth_settings
@@ -170,18 +168,10 @@ return 1
 """
 
 
-def _redis(store: BaseCache) -> Any | None:
-    """The redis-py client behind Django's RedisCache (writes go to its first server), or
-    None for every other backend."""
-    if not isinstance(store, RedisCache):
-        return None
-    return store._cache.get_client(write=True)
-
-
 def _count_all(counters: Sequence[Counter]) -> list[tuple[int, int | None]]:
     """Record one attempt on each counter: (count, seconds left in its window, when known)."""
     store = cache.shared_cache()
-    client = _redis(store)
+    client = cache.redis_client(store)
     if client is None:
         return [(counter.count(), None) for counter in counters]
     keys = [store.make_and_validate_key(counter.key) for counter in counters]
@@ -197,7 +187,7 @@ def settle(clear: Sequence[Counter] = (), give_back: Sequence[Counter] = ()) -> 
     """After an attempt that was no failure: ``clear`` these counters, and ``give_back`` the
     attempt counted on those (in one round trip on Redis)."""
     store = cache.shared_cache()
-    client = _redis(store)
+    client = cache.redis_client(store)
     if client is None:
         for counter in clear:
             counter.clear()
