@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 
 from oauth_token import signals
 from oauth_token.conf import oauth_settings
-from oauth_token.core import endpoints, jose, jwks, replay, secrets
+from oauth_token.core import cache, endpoints, jose, jwks, replay, secrets
 from oauth_token.errors import InvalidClient, InvalidRequest
 from oauth_token.models import Client
 from oauth_token.models.clients import CLIENT_ID_MAX_LENGTH, AuthMethod
@@ -233,6 +233,8 @@ class ClientAssertion(ClientAuthMethod):
             return secret
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         try:
+            if client.jwks:
+                return _registered_key(client, alg, kid)
             return jwks.verification_key(client.jwks, client.jwks_uri, alg, kid)
         except jose.JoseError as exc:
             raise self.fail("no usable registered key", str(exc)) from exc
@@ -253,6 +255,23 @@ class ClientAssertion(ClientAuthMethod):
             raise self.fail(
                 "assertion rejected", f"The client assertion is invalid: {exc}"
             ) from exc
+
+
+def _registered_key(client: ClientInfo, alg: str, kid: str | None) -> Any:
+    """The key of the client's registered (inline) JWK Set for ``alg`` and ``kid``, chosen and
+    loaded once per snapshot of the client rather than on every assertion (choosing and
+    canonicalising the JWK cost more than the signature check's own Python). The memo entry
+    holds the very ``jwks`` object it was computed from and is used only while the client's
+    current snapshot holds that same object, so a changed key set is never answered from it;
+    a refusal (JoseError) is not remembered."""
+    registered = client.jwks
+    entry = cache.memoized(
+        ("assertion_key", client.client_id, alg, kid),
+        lambda: (registered, jwks.verification_key(registered, "", alg, kid)),
+    )
+    if entry[0] is not registered:
+        return jwks.verification_key(registered, "", alg, kid)
+    return entry[1]
 
 
 def names_only_this_server(aud: Any) -> bool:

@@ -278,6 +278,42 @@ def test_signature_by_an_unregistered_key_is_refused(signing_keys, rs_client, to
     assert_invalid_client(token_request(rs_client.params(forged)))
 
 
+def test_replaced_registered_key_applies_to_the_next_assertion(
+    signing_keys, rs_client, token_request
+):
+    """The loaded key is remembered per snapshot of the client: once the client's JWK Set
+    changes, the old key verifies nothing and the new one does, at once."""
+    assert_token(token_request(rs_client.params()))
+    old_key, new_key = rs_client.key, kit.generate_key("RS256")
+    rs_client.client.jwks = {"keys": [kit.public_jwk(new_key, "key-1", "RS256")]}
+    rs_client.client.save()
+    assert_invalid_client(token_request(rs_client.params()))
+    rs_client.key = new_key
+    assert_token(token_request(rs_client.params()))
+    assert old_key is not new_key
+
+
+def test_remembered_key_serves_only_the_snapshot_it_was_loaded_from(signing_keys, rs_client):
+    """A snapshot holding another JWK Set under the same client_id (a fresher copy) never
+    gets the key remembered for the first one."""
+    from dataclasses import replace
+
+    from oauth_token.core import cache
+    from oauth_token.registry import snapshots
+    from oauth_token.token_endpoint.client_auth import _registered_key
+
+    other = kit.generate_key("RS256")
+    with cache.request_scope():
+        first = snapshots.get_client(rs_client.client_id)
+        assert first is not None
+        remembered = _registered_key(first, "RS256", "key-1")
+        assert _registered_key(first, "RS256", "key-1") is remembered
+        fresher = replace(first, jwks={"keys": [kit.public_jwk(other, "key-1", "RS256")]})
+        key = _registered_key(fresher, "RS256", "key-1")
+    assert key.public_numbers() == other.public_key().public_numbers()
+    assert remembered.public_numbers() == rs_client.key.public_key().public_numbers()
+
+
 def test_unknown_kid_is_refused(signing_keys, rs_client, token_request):
     body = assert_invalid_client(
         token_request(rs_client.params(rs_client.assertion(headers={"kid": "other"})))
