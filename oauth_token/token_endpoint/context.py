@@ -48,8 +48,9 @@ class ContinuedFamily:
     (``refresh_tokens.store_successor``).
 
     ``unclaimed`` is the presented token when the grant only read it (the optimistic path):
-    issuance then claims it, after signing, with one guarded UPDATE in its own transaction
-    (``refresh_tokens.claim``). None when the grant already consumed it under lock."""
+    issuance then claims it, after signing, with one guarded UPDATE (``refresh_tokens.rotate``,
+    which stores the successor in the same statement on PostgreSQL; ``refresh_tokens.claim``
+    when rotation is off). None when the grant already consumed it under lock."""
 
     family: RefreshTokenFamily
     refresh_token: str | None = field(default=None, repr=False)

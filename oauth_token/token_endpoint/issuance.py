@@ -128,7 +128,10 @@ def issue(
     family: RefreshTokenFamily | None = None
     refresh_token: str | None = None
     starts_family = result.continued_family is None and refresh_eligible(result, context)
-    if result.continued_family is not None or starts_family or result.redeemed_code is not None:
+    if _one_statement_rotation(result, in_grant_transaction):
+        # PostgreSQL: the claim and the successor are one statement, atomic on its own.
+        family, refresh_token = _refresh(result, context, access, starts_family)
+    elif result.continued_family is not None or starts_family or result.redeemed_code is not None:
         with transaction.atomic(savepoint=not in_grant_transaction):
             family, refresh_token = _refresh(result, context, access, starts_family)
             if result.redeemed_code is not None:
@@ -173,6 +176,19 @@ def _id_token(result: GrantResult, context: TokenContext, access: AccessToken) -
     )
 
 
+def _one_statement_rotation(result: GrantResult, in_grant_transaction: bool) -> bool:
+    """A rotation the grant only read, on a database where claiming it and storing its
+    successor is one statement (``refresh_tokens.rotate``): no transaction is needed."""
+    continued = result.continued_family
+    return (
+        not in_grant_transaction
+        and continued is not None
+        and continued.unclaimed is not None
+        and continued.rotated_from is not None
+        and refresh_tokens.rotates_in_one_statement()
+    )
+
+
 def _refresh(
     result: GrantResult, context: TokenContext, access: AccessToken, starts_family: bool
 ) -> tuple[RefreshTokenFamily | None, str | None]:
@@ -183,13 +199,17 @@ def _refresh(
     continued = result.continued_family
     issued_with = refresh_tokens.IssuedWith(access.jti, access.expires_at)
     if continued is not None:
-        if continued.unclaimed is not None:
-            refresh_tokens.claim(
-                continued.unclaimed,
-                rotate=continued.rotated_from is not None,
-                lifetimes=continued.lifetimes,
+        rotating = continued.rotated_from is not None and continued.refresh_token is not None
+        if continued.unclaimed is not None and rotating:
+            assert continued.refresh_token is not None
+            refresh_tokens.rotate(
+                continued.unclaimed, continued.refresh_token, continued.lifetimes, issued_with
             )
-        if continued.rotated_from is not None and continued.refresh_token is not None:
+            return continued.family, continued.refresh_token
+        if continued.unclaimed is not None:
+            refresh_tokens.claim(continued.unclaimed, lifetimes=continued.lifetimes)
+        if rotating:
+            assert continued.rotated_from is not None and continued.refresh_token is not None
             refresh_tokens.store_successor(
                 continued.family,
                 continued.rotated_from,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -187,6 +187,7 @@ _CLAIM_KEEP = rows.GuardedUpdate(
 _INSERT_FAMILY = rows.RowInsert(RefreshTokenFamily, returning_pk=True)
 _INSERT_TOKEN = rows.RowInsert(RefreshToken)
 _INSERT_ACCESS_TOKEN = rows.RowInsert(RefreshFamilyAccessToken)
+_ROTATE = rows.ClaimThenInsert(_CLAIM_ROTATION, _INSERT_TOKEN)
 
 
 def is_active(token: RefreshToken, now: datetime | None = None) -> bool:
@@ -272,21 +273,29 @@ def _new_token(
     lifetimes: Lifetimes,
     access: IssuedWith | None,
 ) -> str:
-    now = timezone.now()
-    _INSERT_TOKEN.run(
-        {
-            "family_id": family.pk,
-            "parent_id": parent.pk if parent is not None else None,
-            "token_digest": secrets.digest(value),
-            "created_at": now,
-            "idle_expires_at": idle_expiry(family, now, lifetimes),
-            "access_token_jti": access.jti if access else "",
-            "access_token_expires_at": (
-                datetime.fromtimestamp(access.expires_at, tz=UTC) if access else None
-            ),
-        }
-    )
+    _INSERT_TOKEN.run(_token_row(family, parent, value, lifetimes, access))
     return value
+
+
+def _token_row(
+    family: RefreshTokenFamily,
+    parent: RefreshToken | None,
+    value: str,
+    lifetimes: Lifetimes,
+    access: IssuedWith | None,
+) -> dict[str, Any]:
+    now = timezone.now()
+    return {
+        "family_id": family.pk,
+        "parent_id": parent.pk if parent is not None else None,
+        "token_digest": secrets.digest(value),
+        "created_at": now,
+        "idle_expires_at": idle_expiry(family, now, lifetimes),
+        "access_token_jti": access.jti if access else "",
+        "access_token_expires_at": (
+            datetime.fromtimestamp(access.expires_at, tz=UTC) if access else None
+        ),
+    }
 
 
 def store_successor(
@@ -322,28 +331,45 @@ def continue_family(
     return successor_value(presented, family.pk)
 
 
-def claim(token: RefreshToken, *, rotate: bool, lifetimes: Lifetimes = Lifetimes()) -> None:
-    """Consume ``token`` (a rotation) or mark it used (rotation off), in one statement, if it
-    is still unused and its family still live; otherwise :class:`~oauth_token.core.rows.
-    Contended`: something changed since the grant read it, and the grant decides again under
-    lock (reuse, the leeway's replay, or a revoked family)."""
+def claim(token: RefreshToken, *, lifetimes: Lifetimes = Lifetimes()) -> None:
+    """Rotation off: mark ``token`` used now (its idle deadline moves on), in one statement,
+    if it is still unused and its family still live; otherwise :class:`~oauth_token.core.
+    rows.Contended`: something changed since the grant read it, and the grant decides again
+    under lock (a revoked family). A rotation claims with :func:`rotate`."""
     now = timezone.now()
     family = token.family
-    if rotate:
-        changed = _CLAIM_ROTATION.run(
-            token.pk, {"used_at": now, "last_used_at": now}, parent_pk=family.pk
-        )
-    else:
-        changed = _CLAIM_KEEP.run(
-            token.pk,
-            {"last_used_at": now, "idle_expires_at": idle_expiry(family, now, lifetimes)},
-            parent_pk=family.pk,
-        )
+    changed = _CLAIM_KEEP.run(
+        token.pk,
+        {"last_used_at": now, "idle_expires_at": idle_expiry(family, now, lifetimes)},
+        parent_pk=family.pk,
+    )
     if changed != 1:
         raise rows.Contended("the refresh token changed since it was read")
     token.last_used_at = now
-    if rotate:
-        token.used_at = now
+
+
+def rotates_in_one_statement() -> bool:
+    """Whether :func:`rotate` is one atomic statement here (PostgreSQL), needing no
+    transaction around it."""
+    return _ROTATE.one_statement(router.db_for_write(RefreshToken))
+
+
+def rotate(token: RefreshToken, value: str, lifetimes: Lifetimes, access: IssuedWith) -> None:
+    """:func:`claim` for a rotation and :func:`store_successor` together: the token is consumed
+    only while unused and its family live, and its successor (``value``, recording the access
+    token issued with it) is stored only if it was; on PostgreSQL as one statement.
+    :class:`~oauth_token.core.rows.Contended` when the claim matched nothing."""
+    now = timezone.now()
+    family = token.family
+    stored = _ROTATE.run(
+        token.pk,
+        {"used_at": now, "last_used_at": now},
+        _token_row(family, token, value, lifetimes, access),
+        parent_pk=family.pk,
+    )
+    if stored != 1:
+        raise rows.Contended("the refresh token changed since it was read")
+    token.used_at = token.last_used_at = now
 
 
 def record_access_token(family: RefreshTokenFamily, jti: str, expires_at: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from oauth_token.registry import keyring, snapshots
 from tests.authorize.helpers import API, CALLBACK
@@ -70,9 +71,10 @@ def test_refresh_rotation_budget(
     obtain_code,
     token_request,
 ):
-    """The token with its family and user, locked by the statement that finds it; the
-    conditional UPDATE that consumes it; the successor, which records the access token issued
-    with it (was 6, then 4)."""
+    """The token with its family and user, read; the conditional UPDATE that consumes it (only
+    while unused and its family live); the successor, which records the access token issued
+    with it (was 6, then 4). On PostgreSQL the last two are one statement, so a rotation is
+    two round trips and no transaction at all."""
     client, secret = first_party_app
     code, verifier = obtain_code(client, scope=FULL_SCOPE, audience=API)
     first = token_request(
@@ -86,7 +88,7 @@ def test_refresh_rotation_budget(
     ).json()
     data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     _warm(client)
-    with assert_max_statements(3):
+    with assert_max_statements(2 if connection.vendor == "postgresql" else 3):
         response = token_request(data, auth=(client.client_id, secret))
     assert response.status_code == 200, response.content
     assert response.json()["refresh_token"] != first["refresh_token"]

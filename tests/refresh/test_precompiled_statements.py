@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -130,3 +130,81 @@ def test_row_insert_keeps_the_database_constraints(rt_client, resource_owner):
         insert.run({"family_id": family.pk, "jti": "dup", "expires_at": timezone.now()})
     with pytest.raises(TypeError):
         insert.run({"family_id": family.pk, "jti": "x", "expires_at": timezone.now(), "nope": 1})
+
+
+CLAIM = rows.GuardedUpdate(
+    RefreshToken,
+    assign=("used_at", "last_used_at"),
+    unset=("used_at",),
+    live_parent=("family", "revoked_at"),
+)
+ROTATE = rows.ClaimThenInsert(CLAIM, rows.RowInsert(RefreshToken))
+
+
+def _successor(family, parent, digest: str, **extra) -> dict:
+    return {
+        "family_id": family.pk,
+        "parent_id": parent.pk,
+        "token_digest": digest,
+        "created_at": timezone.now(),
+        "idle_expires_at": None,
+        "access_token_jti": "jti-1",
+        "access_token_expires_at": timezone.now() + timedelta(minutes=5),
+        **extra,
+    }
+
+
+def test_claim_then_insert_stores_the_successor_only_once(rt_client, resource_owner):
+    client, _ = rt_client
+    family = _family(client, resource_owner)
+    parent = RefreshToken.objects.create(family=family, token_digest=secrets.digest("p"))
+    now = timezone.now()
+    row = _successor(family, parent, secrets.digest("s1"))
+
+    with CaptureQueriesContext(connection) as captured:
+        assert ROTATE.run(parent.pk, {"used_at": now, "last_used_at": now}, row, family.pk) == 1
+    # One statement on PostgreSQL (a data-modifying WITH); the claim then the INSERT elsewhere.
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 2)
+    stored = RefreshToken.objects.get(token_digest=secrets.digest("s1"))
+    assert stored.parent_id == parent.pk and stored.family_id == family.pk
+    assert stored.access_token_jti == "jti-1"
+    assert stored.access_token_expires_at == row["access_token_expires_at"]
+    assert stored.used_at is None and stored.idle_expires_at is None  # NULLs typed correctly
+    parent.refresh_from_db()
+    assert parent.used_at == now
+
+    again = _successor(family, parent, secrets.digest("s2"))
+    assert ROTATE.run(parent.pk, {"used_at": now, "last_used_at": now}, again, family.pk) == 0
+    assert not RefreshToken.objects.filter(token_digest=secrets.digest("s2")).exists()
+
+
+def test_claim_then_insert_of_a_revoked_family_writes_nothing(rt_client, resource_owner):
+    client, _ = rt_client
+    family = _family(client, resource_owner, revoked_at=timezone.now())
+    parent = RefreshToken.objects.create(family=family, token_digest=secrets.digest("r"))
+    now = timezone.now()
+
+    row = _successor(family, parent, secrets.digest("r2"))
+    assert ROTATE.run(parent.pk, {"used_at": now, "last_used_at": now}, row, family.pk) == 0
+    parent.refresh_from_db()
+    assert parent.used_at is None
+    assert RefreshToken.objects.filter(family=family).count() == 1
+
+
+def test_claim_then_insert_refuses_an_over_long_value_instead_of_truncating(
+    rt_client, resource_owner
+):
+    """The values are cast to their columns' types for the SELECT list; a cast to
+    ``varchar(n)`` would cut a value silently where an INSERT refuses it."""
+    client, _ = rt_client
+    family = _family(client, resource_owner)
+    parent = RefreshToken.objects.create(family=family, token_digest=secrets.digest("t"))
+    now = timezone.now()
+    row = _successor(family, parent, secrets.digest("t2"), access_token_jti="j" * 500)
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite does not enforce varchar lengths at all")
+    with pytest.raises(DataError), transaction.atomic():
+        ROTATE.run(parent.pk, {"used_at": now, "last_used_at": now}, row, family.pk)
+    parent.refresh_from_db()
+    assert parent.used_at is None
