@@ -136,6 +136,21 @@ def _waiting_for_lock(pid: int) -> bool:
         return cursor.fetchone() is not None
 
 
+def _own_pid(into: dict[str, int]) -> None:
+    """Record this thread's PostgreSQL backend, for :func:`_until_waiting`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        into["pid"] = cursor.fetchone()[0]
+
+
+def _until_waiting(pid: dict[str, int], what: str) -> None:
+    """Wait (at most 30 s) until the backend recorded in ``pid`` waits for a lock."""
+    deadline = time.monotonic() + 30
+    while not (pid and _waiting_for_lock(pid["pid"])):
+        assert time.monotonic() < deadline, f"{what} never waited for the family lock"
+        time.sleep(0.01)
+
+
 def test_revocation_waits_for_a_rotation_in_flight_and_lists_its_access_token(family):
     """revoke_family locks the family row: a rotation that holds it commits first, and the
     access token it issued is denylisted too (none escapes the revocation)."""
@@ -161,9 +176,7 @@ def test_revocation_waits_for_a_rotation_in_flight_and_lists_its_access_token(fa
 
     def revoke() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                revoker_pid["pid"] = cursor.fetchone()[0]
+            _own_pid(revoker_pid)
             fam = RefreshTokenFamily.objects.get()
             refresh_tokens.revoke_family(fam, "admin")
         finally:
@@ -174,10 +187,7 @@ def test_revocation_waits_for_a_rotation_in_flight_and_lists_its_access_token(fa
     assert locked.wait(timeout=30)
     revoker = threading.Thread(target=revoke)
     revoker.start()
-    deadline = time.monotonic() + 30
-    while not (revoker_pid and _waiting_for_lock(revoker_pid["pid"])):
-        assert time.monotonic() < deadline, "revoke_family never waited for the family lock"
-        time.sleep(0.01)
+    _until_waiting(revoker_pid, "revoke_family")
     release.set()
     rotator.join(timeout=30)
     revoker.join(timeout=30)
@@ -208,9 +218,7 @@ def test_rotation_claiming_during_a_revocation_in_flight_waits_and_issues_nothin
 
     def rotate() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                rotator_pid["pid"] = cursor.fetchone()[0]
+            _own_pid(rotator_pid)
             outcome["response"] = post_refresh(issued.refresh_token, client.client_id, secret)(
                 HttpClient()
             )
@@ -222,10 +230,7 @@ def test_rotation_claiming_during_a_revocation_in_flight_waits_and_issues_nothin
     assert holding.wait(timeout=30)
     rotator = threading.Thread(target=rotate)
     rotator.start()
-    deadline = time.monotonic() + 30
-    while not (rotator_pid and _waiting_for_lock(rotator_pid["pid"])):
-        assert time.monotonic() < deadline, "the rotation never waited for the family lock"
-        time.sleep(0.01)
+    _until_waiting(rotator_pid, "the rotation")
     release.set()
     revoker.join(timeout=30)
     rotator.join(timeout=30)
