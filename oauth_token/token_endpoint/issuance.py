@@ -29,6 +29,7 @@ from oauth_token.registry.snapshots import ApiInfo, ClientInfo
 from oauth_token.signals import send_after_commit
 from oauth_token.token_endpoint.context import (
     AccessToken,
+    ContinuedFamily,
     GrantResult,
     IssuedTokens,
     TokenContext,
@@ -199,27 +200,7 @@ def _refresh(
     continued = result.continued_family
     issued_with = refresh_tokens.IssuedWith(access.jti, access.expires_at)
     if continued is not None:
-        rotating = continued.rotated_from is not None and continued.refresh_token is not None
-        if continued.unclaimed is not None and rotating:
-            assert continued.refresh_token is not None
-            refresh_tokens.rotate(
-                continued.unclaimed, continued.refresh_token, continued.lifetimes, issued_with
-            )
-            return continued.family, continued.refresh_token
-        if continued.unclaimed is not None:
-            refresh_tokens.claim(continued.unclaimed, lifetimes=continued.lifetimes)
-        if rotating:
-            assert continued.rotated_from is not None and continued.refresh_token is not None
-            refresh_tokens.store_successor(
-                continued.family,
-                continued.rotated_from,
-                continued.refresh_token,
-                continued.lifetimes,
-                issued_with,
-            )
-        else:
-            refresh_tokens.record_access_token(continued.family, access.jti, access.expires_at)
-        return continued.family, continued.refresh_token
+        return continued.family, _continue(continued, issued_with)
     if not starts_family:
         return None, None
     family, value = refresh_tokens.start_family(
@@ -238,6 +219,25 @@ def _refresh(
         access=issued_with,
     )
     return family, value
+
+
+def _continue(continued: ContinuedFamily, issued_with: refresh_tokens.IssuedWith) -> str | None:
+    """Store what a continued family issued: a rotation's successor (claiming the presented
+    token in the same step when the grant only read it), or, rotation off or within the reuse
+    leeway, the access token on its own row. Returns the refresh token to hand out."""
+    value, parent, token = continued.refresh_token, continued.rotated_from, continued.unclaimed
+    if parent is not None and value is not None:
+        if token is not None:
+            refresh_tokens.rotate(token, value, continued.lifetimes, issued_with)
+        else:
+            refresh_tokens.store_successor(
+                continued.family, parent, value, continued.lifetimes, issued_with
+            )
+        return value
+    if token is not None:
+        refresh_tokens.claim(token, lifetimes=continued.lifetimes)
+    refresh_tokens.record_access_token(continued.family, issued_with.jti, issued_with.expires_at)
+    return value
 
 
 def refresh_eligible(result: GrantResult, context: TokenContext) -> bool:
