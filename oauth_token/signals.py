@@ -43,7 +43,9 @@ from django.dispatch import Signal
 
 logger = logging.getLogger("oauth_token.events")
 
-token_issued = Signal()
+# Sent on every token response, always with ``sender=Client``: the receivers per sender are
+# cached (Django's model signals do the same), invalidated by every connect and disconnect.
+token_issued = Signal(use_caching=True)
 refresh_token_reused = Signal()
 tokens_revoked = Signal()
 client_authentication_failed = Signal()

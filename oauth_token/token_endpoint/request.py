@@ -82,7 +82,8 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
     if kind not in (FORM, JSON):
         raise InvalidRequest(f"Content-Type must be {FORM} or {JSON}.")
     body = read_body(request)
-    pairs = _form_pairs(body) if kind == FORM else _json_pairs(body)
+    form = kind == FORM
+    pairs = _form_pairs(body) if form else _json_pairs(body)
     params: dict[str, str] = {}
     seen: set[str] = set()
     repeated: dict[str, list[str]] = {}
@@ -99,7 +100,9 @@ def parse_params(request: HttpRequest) -> dict[str, str]:
             raise InvalidRequest(f"Parameter {_safe(name)} is too long.")
         if _CONTROL.search(value):
             raise InvalidRequest(f"Parameter {_safe(name)} contains control characters.")
-        if not _encodable(name) or not _encodable(value):
+        # A form's names and values come out of strict UTF-8 decoding (``_form_pairs``), which
+        # never yields a lone surrogate; only JSON escapes can.
+        if not form and (not _encodable(name) or not _encodable(value)):
             raise InvalidRequest(f"Parameter {_safe(name)} is not valid Unicode.")
         if value != "" and name not in REPEATABLE:
             params[name] = value

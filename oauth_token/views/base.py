@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oauth_token.conf import oauth_settings
@@ -33,18 +35,24 @@ logger = logging.getLogger("oauth_token")
 GRANT_TYPE_KEY, ERROR_KEY = "oauth_token.grant_type", "oauth_token.error"
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_JSON_HEADERS = {"Content-Type": "application/json", **NO_STORE}
+# JsonResponse's encoder, built once (encoding is stateless); same output, same escaping.
+_encode = DjangoJSONEncoder().encode
 
 
 def json_response(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> JsonResponse:
-    response = JsonResponse(body, status=status)
-    for name, value in {**NO_STORE, **(headers or {})}.items():
-        response[name] = value
-    return response
+) -> HttpResponse:
+    """What ``JsonResponse(body)`` plus the no-store headers gave (same bytes, same headers in
+    the same order), built in one step: every token response goes through here."""
+    return HttpResponse(
+        _encode(body),
+        status=status,
+        headers={**_JSON_HEADERS, **headers} if headers else _JSON_HEADERS,
+    )
 
 
-def error_response(error: OAuthError) -> JsonResponse:
+def error_response(error: OAuthError) -> HttpResponse:
     response = json_response(error.as_body(), status=error.status_code, headers=error.headers)
     if isinstance(error, TemporarilyUnavailable):
         # Logged once, with its cause, where it was raised: keep Django's generic
@@ -168,6 +176,27 @@ class OAuthAPIView(APIView):
 
     def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
         return (None, "application/json")
+
+    def perform_authentication(self, request: Any) -> None:
+        """DRF authenticates eagerly, and with no authentication classes that only builds an
+        AnonymousUser nobody reads (clients authenticate per RFC 6749, in the view). A view
+        with authentication classes keeps DRF's behaviour; ``request.user`` stays lazy."""
+        if self.authentication_classes:
+            super().perform_authentication(request)
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """DRF's headers (``Vary: Accept``, then ``Allow``), set as DRF sets them on a plain
+        response without a ``Vary`` of its own; anything else goes through DRF's own
+        (``patch_vary_headers`` merging Vary values, a DRF ``Response``'s renderer)."""
+        if isinstance(response, Response) or response.has_header("Vary"):
+            return super().finalize_response(request, response, *args, **kwargs)
+        headers = dict(self.headers)
+        vary = headers.pop("Vary", None)
+        if vary is not None:
+            response.headers["Vary"] = vary
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
 
     def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         response = HttpResponse(status=204)

@@ -154,6 +154,10 @@ def test_nul_in_a_parameter_name_is_invalid_request(unchanged_database, auth, po
         b"grant_type=client_credentials&scope=\xff\xfe",
         b"grant_type=client_credentials&scope=%FF%FE",
         b"grant_type=client_credentials&sc%C3=1",
+        # A UTF-8-encoded surrogate (CESU-8 style): strict decoding refuses it, which is why
+        # a form, unlike JSON, needs no separate lone-surrogate check.
+        b"grant_type=client_credentials&scope=%ED%A0%80",
+        b"grant_type=client_credentials&%ED%A0%80=1",
     ],
 )
 def test_invalid_utf8_in_a_form_is_invalid_request(unchanged_database, auth, post_raw, body):

@@ -57,6 +57,46 @@ def test_token_issued_after_commit(events, committed, token_request, m2m_client,
     _no_secret(sent.kwargs, body["access_token"], secret)
 
 
+def test_token_issued_reaches_receivers_connected_and_disconnected_later(
+    committed, token_request, m2m_client, signing_keys
+):
+    """``token_issued`` caches its receivers per sender: a receiver connected after requests
+    were served (the cache filled) is called from the next one, after commit; one that was
+    disconnected, or a weakly connected one that died, no longer is."""
+    client, secret = m2m_client
+    form = {"grant_type": "client_credentials", "audience": API}
+
+    def issue() -> None:
+        with committed():
+            assert token_request(form, auth=(client.client_id, secret)).status_code == 200
+
+    issue()  # the receivers of sender Client are cached now
+    seen: list[str] = []
+
+    def late(sender: Any, **kwargs: Any) -> None:
+        seen.append(kwargs["jti"])
+
+    class Weak:
+        def receive(self, sender: Any, **kwargs: Any) -> None:
+            seen.append("weak")
+
+    weak = Weak()
+    signals.token_issued.connect(late, weak=False, dispatch_uid="test.late")
+    signals.token_issued.connect(weak.receive)
+    try:
+        with committed():
+            assert token_request(form, auth=(client.client_id, secret)).status_code == 200
+            assert seen == []  # not before the commit
+        assert len(seen) == 2 and "weak" in seen
+        del weak
+        issue()
+        assert len(seen) == 3 and seen[-1] != "weak"
+    finally:
+        signals.token_issued.disconnect(dispatch_uid="test.late")
+    issue()
+    assert len(seen) == 3
+
+
 def test_client_authentication_failed(events, committed, token_request, m2m_client):
     client, _ = m2m_client
     with committed():

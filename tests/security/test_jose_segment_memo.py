@@ -5,6 +5,8 @@ earlier parse of another."""
 
 from __future__ import annotations
 
+import base64
+import random
 import time
 
 import jwt
@@ -48,6 +50,31 @@ def test_memo_answers_what_pyjwt_answers(segment):
     assert _outcome(ours, segment) == _outcome(pyjwt, segment)
     # Asked again (a hit, or a failure that was not remembered): the same answer.
     assert _outcome(ours, segment) == _outcome(pyjwt, segment)
+
+
+def test_fast_path_answers_what_pyjwt_answers_on_random_segments():
+    """The alphabet check without PyJWT's per-character generator: same bytes on success,
+    PyJWT's own error otherwise (a seeded sample of valid, padded, truncated, non-canonical
+    and foreign-character segments)."""
+    rng = random.Random(16)
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    noise = alphabet + b"=+/ !.\x00\xff"
+    pyjwt = jwt.api_jws.PyJWS._decode_base64url_segment
+    for _ in range(3000):
+        raw = rng.randbytes(rng.randrange(0, 40))
+        segment = base64.urlsafe_b64encode(raw)
+        choice = rng.randrange(5)
+        if choice == 1:
+            segment = segment.rstrip(b"=")
+        elif choice == 2:
+            segment = segment.rstrip(b"=")[: rng.randrange(0, len(segment) + 1)]
+        elif choice == 3:
+            segment = bytes(rng.choice(noise) for _ in range(rng.randrange(0, 12)))
+        elif choice == 4 and segment:
+            i = rng.randrange(len(segment))
+            segment = segment[:i] + bytes([rng.choice(noise)]) + segment[i + 1 :]
+        expected = _outcome(pyjwt, segment)
+        assert _outcome(jose._decoded_segment.__wrapped__, segment) == expected, segment
 
 
 def _assertion(key, **claims):
