@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db import connection, models
 
 ROW = 1
+# The read statement per database vendor (quoting differs), built on first use.
+_READ: dict[str, str] = {}
 
 
 class ChangeGeneration(models.Model):
@@ -30,10 +32,15 @@ class ChangeGeneration(models.Model):
     @classmethod
     def read(cls) -> int:
         """The current value; an absent row (a flushed table) is 0. A raw SELECT: it runs on
-        every token request, and compiling an ORM query would cost more than the round trip."""
-        table = connection.ops.quote_name(cls._meta.db_table)
+        every token request, and compiling an ORM query would cost more than the round trip.
+        The statement has no parameters (the row id is this module's constant), so SQLite's
+        cursor wrapper has no placeholder to rewrite on each call."""
+        sql = _READ.get(connection.vendor)
+        if sql is None:
+            table = connection.ops.quote_name(cls._meta.db_table)
+            sql = _READ[connection.vendor] = f"SELECT value FROM {table} WHERE id = {ROW:d}"  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [ROW])  # noqa: S608
+            cursor.execute(sql)
             row = cursor.fetchone()
         return int(row[0]) if row else 0
 
