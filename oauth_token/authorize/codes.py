@@ -57,8 +57,32 @@ def find(code: str) -> AuthorizationCode | None:
     return found if isinstance(found, AuthorizationCode) else None
 
 
-# The redemption's statements, compiled once per process (``core/rows.py``).
-_FIND = rows.RowSelect(AuthorizationCode, by="code_digest", related=("user",))
+# The redemption's statements, compiled once per process (``core/rows.py``). The code's
+# columns the grant reads: not its digest, creation time and the record of what was issued
+# from it (written by :func:`record_issued`, read only by a replay's :func:`revoke_issued`,
+# which reads the row again); the user whole (claims functions receive it).
+_FIND = rows.RowSelect(
+    AuthorizationCode,
+    by="code_digest",
+    related=("user",),
+    only={
+        "": (
+            "client",
+            "redirect_uri",
+            "scopes",
+            "audience",
+            "resources",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "dpop_jkt",
+            "auth_time",
+            "sid",
+            "expires_at",
+            "used_at",
+        )
+    },
+)
 _CONSUME = rows.GuardedUpdate(
     AuthorizationCode,
     assign=("used_at", "access_token_jti", "access_token_expires_at", "refresh_family"),

@@ -45,19 +45,31 @@ def _pk(model: type[Model]) -> Any:
 
 @dataclass(frozen=True)
 class _Part:
-    """One model in the SELECT: its table alias, the path it was reached by, its fields."""
+    """One model in the SELECT: its table alias, the path it was reached by, the fields it
+    loads (in the model's field order), and where they sit in a row."""
 
     model: type[Model]
     alias: str
     path: tuple[str, ...]
     fields: tuple[Any, ...]
+    start: int
+    attnames: tuple[str, ...]
+    pk_index: int
+    # The foreign key of the part this one was reached from (None for the root).
+    link: Any
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.fields)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     parts: tuple[_Part, ...]
-    converters: tuple[tuple[tuple[Converter, ...], Any], ...]
+    # (column index, its converters, the expression they are called with), for the columns
+    # that have any: most have none on PostgreSQL, where the driver already loaded the value.
+    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
 
 
 class RowSelect:
@@ -65,7 +77,13 @@ class RowSelect:
     ``"family"``, ``"family__user"``; a nullable key is a LEFT JOIN), one row where ``by``
     equals a value, optionally locked (``lock_of``: the paths whose rows ``FOR UPDATE OF``
     locks, ``""`` being ``model`` itself; where the database has no row locks, as SQLite,
-    the transaction's own write lock serialises instead, as with the ORM)."""
+    the transaction's own write lock serialises instead, as with the ORM).
+
+    ``only`` names, per path, the fields a caller reads; the others are deferred, as with
+    ``QuerySet.only()``: not selected, and loaded by a query of their own if something reads
+    them after all (so a missing name costs a statement, never a wrong value). Every
+    primary key and every foreign key a join follows is always loaded. A path not named
+    loads all its fields."""
 
     def __init__(
         self,
@@ -74,9 +92,14 @@ class RowSelect:
         by: str,
         related: Sequence[str] = (),
         lock_of: Sequence[str] | None = None,
+        only: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.model, self.by, self.related = model, by, tuple(related)
         self.lock_of = None if lock_of is None else tuple(lock_of)
+        self.only = {path: tuple(names) for path, names in (only or {}).items()}
+        unknown = set(self.only) - {"", *self.related}
+        if unknown:
+            raise ValueError(f"only names paths that are not selected: {sorted(unknown)}")
         self._compiled: dict[str, _Compiled] = {}
 
     def get(self, value: Any) -> Model | None:
@@ -90,54 +113,85 @@ class RowSelect:
             row = cursor.fetchone()
         if row is None:
             return None
-        values = [
-            _convert(raw, converters, expression, connection)
-            for raw, (converters, expression) in zip(row, compiled.converters, strict=True)
-        ]
+        values = list(row)
+        for index, converters, expression in compiled.converters:
+            converted = values[index]
+            for converter in converters:
+                converted = converter(converted, expression, connection)
+            values[index] = converted
         return self._hydrate(compiled.parts, values, using)
 
-    def _hydrate(self, parts: Sequence[_Part], values: list[Any], using: str) -> Model:
+    @staticmethod
+    def _hydrate(parts: Sequence[_Part], values: list[Any], using: str) -> Model:
         instances: dict[tuple[str, ...], Model | None] = {}
-        offset = 0
         for part in parts:
-            chunk = values[offset : offset + len(part.fields)]
-            offset += len(part.fields)
-            pk_index = next(i for i, f in enumerate(part.fields) if f.primary_key)
+            chunk = values[part.start : part.stop]
             instance = (
                 None
-                if chunk[pk_index] is None
-                else part.model.from_db(using, [f.attname for f in part.fields], chunk)
+                if chunk[part.pk_index] is None
+                else part.model.from_db(using, part.attnames, chunk)
             )
             instances[part.path] = instance
-            if part.path:
+            if part.link is not None:
                 parent = instances[part.path[:-1]]
                 if parent is not None:
-                    _field(type(parent), part.path[-1]).set_cached_value(parent, instance)
+                    part.link.set_cached_value(parent, instance)
         root = instances[()]
         assert root is not None  # the root's primary key is never NULL
         return root
 
+    def _loaded(self, model: type[Model], path: tuple[str, ...]) -> tuple[Any, ...]:
+        """The fields of ``model`` selected for ``path``, in the model's order."""
+        fields = tuple(model._meta.concrete_fields)
+        names = self.only.get("__".join(path))
+        if names is None:
+            return fields
+        wanted = {_field(model, name) for name in names} | {_pk(model)}
+        # The foreign keys the joins follow from this part.
+        for dotted in self.related:
+            steps = tuple(dotted.split("__"))
+            if steps[:-1] == path:
+                wanted.add(_field(model, steps[-1]))
+        return tuple(f for f in fields if f in wanted)
+
     def _compile(self, using: str) -> _Compiled:
         connection = connections[using]
         quote = connection.ops.quote_name
-        parts = [_Part(self.model, "r0", (), tuple(self.model._meta.concrete_fields))]
+        parts: list[_Part] = []
         joins: list[str] = []
-        by_path: dict[tuple[str, ...], _Part] = {(): parts[0]}
+        by_path: dict[tuple[str, ...], _Part] = {}
+
+        def add(model: type[Model], path: tuple[str, ...], link: Any) -> _Part:
+            fields = self._loaded(model, path)
+            start = parts[-1].stop if parts else 0
+            part = _Part(
+                model,
+                f"r{len(parts)}",
+                path,
+                fields,
+                start,
+                tuple(f.attname for f in fields),
+                next(i for i, f in enumerate(fields) if f.primary_key),
+                link,
+            )
+            parts.append(part)
+            by_path[path] = part
+            return part
+
+        add(self.model, (), None)
         for dotted in self.related:
             path = tuple(dotted.split("__"))
             parent = by_path[path[:-1]]
             fk = _field(parent.model, path[-1])
             target = fk.related_model
             assert isinstance(target, type) and issubclass(target, Model)
-            part = _Part(target, f"r{len(parts)}", path, tuple(target._meta.concrete_fields))
+            part = add(target, path, fk)
             kind = "LEFT OUTER JOIN" if fk.null else "INNER JOIN"
             target_column = fk.target_field.column
             joins.append(
                 f"{kind} {quote(target._meta.db_table)} {part.alias} ON "
                 f"{part.alias}.{quote(target_column)} = {parent.alias}.{quote(fk.column)}"
             )
-            parts.append(part)
-            by_path[path] = part
         columns = [f"{p.alias}.{quote(f.column)}" for p in parts for f in p.fields]
         by_column = quote(_field(self.model, self.by).column)
         sql = (
@@ -152,26 +206,17 @@ class RowSelect:
                 sql += " OF " + ", ".join(locked)
         converters = []
         for part in parts:
-            for field in part.fields:
+            for offset, field in enumerate(part.fields):
                 expression = field.get_col(part.alias)
-                converters.append(
-                    (
-                        tuple(
-                            connection.ops.get_db_converters(expression)
-                            + field.get_db_converters(connection)
-                        ),
-                        expression,
-                    )
+                found = tuple(
+                    connection.ops.get_db_converters(expression)
+                    + field.get_db_converters(connection)
                 )
+                if found:
+                    converters.append((part.start + offset, found, expression))
         compiled = _Compiled(sql, tuple(parts), tuple(converters))
         self._compiled[using] = compiled
         return compiled
-
-
-def _convert(value: Any, converters: Sequence[Converter], expression: Any, connection: Any) -> Any:
-    for converter in converters:
-        value = converter(value, expression, connection)
-    return value
 
 
 class Contended(Exception):

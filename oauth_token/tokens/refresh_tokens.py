@@ -163,11 +163,39 @@ def find_for_grant(value: str, *, lock: bool) -> RefreshToken | None:
 
 # The refresh_token grant's statements, compiled once (``core/rows.py``: compiling this SELECT
 # through the ORM cost more CPU than anything else a refresh does but the signature).
+#
+# The columns the grant and issuance read (or their reuse, leeway and revocation paths):
+# not the token's digest, parent, creation and access-token record, nor the family's creation,
+# original grant and revocation reason (assigned when revoking, never read). Every column
+# loaded is a value the server formats, the driver parses and the model instance sets; a
+# column left out that something reads after all is loaded by a query of its own (deferred,
+# ``RowSelect``), which the statement budgets in tests/performance would show. The user
+# keeps every column: claims functions and hooks receive the instance.
+_GRANT_COLUMNS = {
+    "": ("used_at", "idle_expires_at"),
+    "family": (
+        "client",
+        "subject",
+        "audience",
+        "resources",
+        "scopes",
+        "extra_claims",
+        "auth_time",
+        "sid",
+        "dpop_jkt",
+        "expires_at",
+        "revoked_at",
+    ),
+}
 _FIND_FOR_GRANT = rows.RowSelect(
-    RefreshToken, by="token_digest", related=("family", "family__user")
+    RefreshToken, by="token_digest", related=("family", "family__user"), only=_GRANT_COLUMNS
 )
 _FIND_AND_LOCK = rows.RowSelect(
-    RefreshToken, by="token_digest", related=("family", "family__user"), lock_of=("", "family")
+    RefreshToken,
+    by="token_digest",
+    related=("family", "family__user"),
+    lock_of=("", "family"),
+    only=_GRANT_COLUMNS,
 )
 CONSUME = rows.GuardedUpdate(RefreshToken, assign=("used_at", "last_used_at"), unset=("used_at",))
 # The optimistic path's claims: the token still unused and its family still not revoked

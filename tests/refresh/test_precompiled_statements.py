@@ -10,8 +10,15 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from oauth_token.authorize import codes
 from oauth_token.core import rows, secrets
-from oauth_token.models import RefreshFamilyAccessToken, RefreshToken, RefreshTokenFamily
+from oauth_token.models import (
+    AuthorizationCode,
+    RefreshFamilyAccessToken,
+    RefreshToken,
+    RefreshTokenFamily,
+)
+from oauth_token.tokens import refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +62,106 @@ def test_row_select_returns_what_select_related_returns(rt_client, resource_owne
     assert found.family.extra_claims == {"tenant": "ünïcode", "n": 1}  # JSON decoded
     assert timezone.is_aware(found.created_at)
     assert not found._state.adding
+
+
+def _loaded(instance) -> dict:
+    deferred = instance.get_deferred_fields()
+    return {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in deferred
+    }
+
+
+@pytest.mark.parametrize(
+    "select",
+    [refresh_tokens._FIND_FOR_GRANT, refresh_tokens._FIND_AND_LOCK],
+    ids=["read", "locked"],
+)
+def test_the_grants_column_subset_loads_what_the_full_select_loads(
+    select, rt_client, resource_owner
+):
+    """The refresh grant's SELECT loads only some columns: each one it loads holds what the
+    ORM loads, the user is whole, and the rest is deferred (read on demand, correctly)."""
+    client, _ = rt_client
+    family = _family(client, resource_owner, dpop_jkt="jkt", sid="s-1")
+    token = RefreshToken.objects.create(
+        family=family, token_digest=secrets.digest("sub"), idle_expires_at=timezone.now()
+    )
+    expected = RefreshToken.objects.select_related("family", "family__user").get(pk=token.pk)
+
+    with transaction.atomic():
+        found = select.get(secrets.digest("sub"))
+
+    assert found.get_deferred_fields() == {
+        "token_digest",
+        "parent_id",
+        "created_at",
+        "last_used_at",
+        "access_token_jti",
+        "access_token_expires_at",
+    }
+    assert found.family.get_deferred_fields() == {"created_at", "grant_type", "revoked_reason"}
+    assert found.family.user.get_deferred_fields() == set()
+    full, family_fields = _fields(expected), _fields(expected.family)
+    assert _loaded(found) == {k: full[k] for k in _loaded(found)}
+    assert _loaded(found.family) == {k: family_fields[k] for k in _loaded(found.family)}
+    assert _fields(found.family.user) == _fields(expected.family.user)
+    assert found.family.extra_claims == {"tenant": "ünïcode", "n": 1}
+    # A deferred column is read by a query of its own, never guessed.
+    with CaptureQueriesContext(connection) as queries:
+        assert found.family.grant_type == "password"
+        assert found.created_at == expected.created_at
+    assert len(queries) == 2
+
+
+def test_the_code_grants_column_subset_loads_what_the_full_select_loads(rt_client, resource_owner):
+    client, _ = rt_client
+    row = AuthorizationCode.objects.create(
+        code_digest=secrets.digest("code"),
+        client=client,
+        user=resource_owner,
+        redirect_uri="https://app.example.com/cb",
+        scopes=["openid", "read:things"],
+        audience="https://api.example.com",
+        resources=["https://api.example.com"],
+        nonce="n-1",
+        code_challenge="c" * 43,
+        code_challenge_method="S256",
+        dpop_jkt="jkt",
+        auth_time=timezone.now(),
+        sid="s-1",
+        expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    expected = AuthorizationCode.objects.select_related("user").get(pk=row.pk)
+
+    found = codes.find("code")
+
+    assert found.get_deferred_fields() == {
+        "code_digest",
+        "created_at",
+        "access_token_jti",
+        "access_token_expires_at",
+        "refresh_family_id",
+    }
+    full = _fields(expected)
+    assert _loaded(found) == {k: full[k] for k in _loaded(found)}
+    assert _fields(found.user) == _fields(expected.user)
+
+
+def test_row_select_only_always_loads_keys_and_refuses_unknown_paths(rt_client, resource_owner):
+    client, _ = rt_client
+    family = _family(client, resource_owner)
+    RefreshToken.objects.create(family=family, token_digest=secrets.digest("k"))
+    narrow = rows.RowSelect(
+        RefreshToken, by="token_digest", related=("family",), only={"": (), "family": ("scopes",)}
+    )
+    found = narrow.get(secrets.digest("k"))
+    assert found.pk is not None and found.family_id == family.pk  # the join's key
+    assert found.family.pk == family.pk and found.family.scopes == family.scopes
+    assert "client_id" in found.family.get_deferred_fields()
+    with pytest.raises(ValueError):
+        rows.RowSelect(RefreshToken, by="token_digest", only={"family": ("scopes",)})
 
 
 def test_row_select_of_a_family_without_user_joins_none(rt_client):
