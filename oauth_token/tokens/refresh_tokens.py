@@ -24,6 +24,7 @@ Who calls what:
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,9 +109,16 @@ def idle_expiry(
 def successor_value(parent_value: str, family_id: int, kek: str | None = None) -> str:
     """The successor of ``parent_value``: HMAC-SHA256 under a purpose-bound key (RFC 6749
     §10.10: unguessable without the server's key, 256 bits like a random value)."""
-    key = jose.derive_key(kek or encryption_keys()[0], _SUCCESSOR_PURPOSE)
+    key = _successor_key(kek or encryption_keys()[0])
     message = f"{family_id}\x00{parent_value}".encode("utf-8", "surrogatepass")
     return jose.b64url(hmac.new(key, message, "sha256").digest())
+
+
+@functools.lru_cache(maxsize=8)
+def _successor_key(kek: str) -> bytes:
+    """The successor HMAC key of one key-encryption key, derived once per process (HKDF is a
+    pure function of the KEK; the KEK itself is already held in memory for key sealing)."""
+    return jose.derive_key(kek, _SUCCESSOR_PURPOSE)
 
 
 def recover_successor(parent: RefreshToken, parent_value: str) -> str | None:
