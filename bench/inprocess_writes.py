@@ -201,7 +201,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
-            "INPROCESS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/inprocess_bench"
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/inprocess_bench"
         ),
     )
     parser.add_argument(
