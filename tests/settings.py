@@ -57,6 +57,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so tests can share the database with a second process.
     DATABASES["default"]["TEST"] = {"NAME": _sqlite_file}
 
+if (
+    os.environ.get("TEST_PREPARED_STATEMENTS") == "1"
+    and "postgresql" in (DATABASES["default"]["ENGINE"])
+):
+    # The README's recommended PostgreSQL options (server-side binding, statements prepared
+    # after their fifth use): CI runs the suite once more with them (.ci/run).
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -11,6 +11,7 @@
 | OAUTH_REGISTRATION         | closed (token or open to allow dynamic client registration)|
 | OAUTH_CLIENT_ID_METADATA_DOCUMENTS | false (true: an https client_id is fetched)       |
 | OAUTH_OUTBOUND_CA_FILE     | none: the system's CAs (a PEM file of CAs to trust instead)|
+| DATABASE_PREPARED_STATEMENTS | false (true: PostgreSQL prepares the statements it repeats)|
 """
 
 from pathlib import Path
@@ -81,6 +82,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # connection pool instead (PostgreSQL, `pip install "psycopg[pool]"`; suits threaded workers).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=None)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_PREPARED_STATEMENTS=1: psycopg binds parameters on the server and prepares a
+# statement after its fifth use (README "Production checklist"; not behind PgBouncer < 1.21).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=False) and (
+    "postgresql" in DATABASES["default"]["ENGINE"]
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 if env.bool("DATABASE_POOL", default=False) and "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}

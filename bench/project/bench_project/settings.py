@@ -43,6 +43,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if os.environ.get("BENCH_DB_POOL") == "1" and "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 2}
+# Prepared statements (the README's production checklist): psycopg binds parameters on the
+# server and prepares a statement after its fifth use, so PostgreSQL stops planning the write
+# paths' joins on every request. Every contender (floors, oauth_token, django-oauth-toolkit)
+# shares it; BENCH_DB_PREPARED_STATEMENTS=0 measures Django's default (client-side binding).
+if (
+    os.environ.get("BENCH_DB_PREPARED_STATEMENTS", "1") == "1"
+    and "postgresql" in DATABASES["default"]["ENGINE"]
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several gunicorn workers write concurrently: take the write lock at BEGIN (a deferred
     # transaction that upgrades fails at once with "database is locked") and use WAL so
