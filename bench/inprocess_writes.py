@@ -41,6 +41,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE / "project"), str(HERE)]
 
+import inprocess  # noqa: E402  (bench/, on the path just above)
+
 Request = tuple[str, str, dict[str, str]]  # path, body, headers
 
 
@@ -56,29 +58,11 @@ def configure(args: argparse.Namespace) -> None:
 
 
 def environ_for(path: str, body: str, headers: dict[str, str]) -> dict[str, Any]:
+    """What gunicorn hands Django (``inprocess.environ``), with the body ready to read."""
     raw = body.encode()
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(raw)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(raw),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    environ = inprocess.environ(path, raw, meta)
+    environ["wsgi.input"] = io.BytesIO(raw)
     return environ
 
 

@@ -82,6 +82,17 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         callback.stop()
 
 
+def relying_party(deployment: Deployment, client: dict[str, Any]) -> OAuth2Session:
+    """Authlib's client for a registered (or created) client, with PKCE."""
+    return OAuth2Session(
+        client["client_id"],
+        client["client_secret"],
+        scope=SCOPE,
+        redirect_uri=deployment.callback.url,
+        code_challenge_method="S256",
+    )
+
+
 def sign_in(deployment: Deployment, session: OAuth2Session, person: Person) -> dict[str, Any]:
     """Authlib's authorization_code + PKCE; the person's part done by a cookie-keeping HTTP
     client (the login page on the first visit, consent when not yet given)."""
@@ -184,13 +195,7 @@ def test_a_self_registered_rp_signs_out_and_is_told_over_the_back_channel(deploy
     assert client["backchannel_logout_uri"] == deployment.receiver.url
     assert client["post_logout_redirect_uris"] == [deployment.logged_out]
 
-    session = OAuth2Session(
-        client["client_id"],
-        client["client_secret"],
-        scope=SCOPE,
-        redirect_uri=deployment.callback.url,
-        code_challenge_method="S256",
-    )
+    session = relying_party(deployment, client)
     person = Person()
     tokens = sign_in(deployment, session, person)
 
@@ -249,13 +254,7 @@ def test_an_rp_that_asked_for_it_loses_its_refresh_tokens_at_sign_out(deployment
     client = json.loads(created.stdout)
     already = len(deployment.receiver.received)
 
-    session = OAuth2Session(
-        client["client_id"],
-        client["client_secret"],
-        scope=SCOPE,
-        redirect_uri=deployment.callback.url,
-        code_challenge_method="S256",
-    )
+    session = relying_party(deployment, client)
     person = Person()
     tokens = sign_in(deployment, session, person)
     assert tokens["refresh_token"]
