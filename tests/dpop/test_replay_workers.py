@@ -45,7 +45,9 @@ for line in sys.stdin:
 
 @pytest.fixture
 def shared_redis(settings):
-    redis = pytest.importorskip("redis")
+    redis = pytest.importorskip(
+        "redis", reason="redis-py is a test dependency (pip install -e .[test])"
+    )
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
